@@ -1,0 +1,35 @@
+"""An example third-party zoo plugin (entry point ``example`` in group ``zoo``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import zoo
+
+
+@zoo.hookimpl
+def zoo_register_architectures(register):
+    register(zoo.Architecture(name="unsharp_mask_net", factory="zoo_example.network:UnsharpMaskNet",
+                              description="3x3 depthwise sharpening, the classic unsharp mask as a conv",
+                              example_kwargs={"channels": 3}, example_input=(1, 3, 16, 16)))
+
+
+@zoo.hookimpl
+def zoo_register_tasks(register):
+    register(zoo.Task(name="enhancement", description="same-size image enhancement"))
+
+
+@zoo.hookimpl
+def zoo_register_losses(register):
+    register(zoo.Loss(name="total_variation", factory="zoo_example.network:total_variation"))
+
+
+@zoo.hookimpl
+def zoo_register_weight_sources(register):
+    register(zoo.WeightSource(scheme="unsharp", resolver="zoo_example.network:resolve_unsharp_weights",
+                              description="computes unsharp-mask weights locally: unsharp://sigma=1.0,amount=1.0"))
+
+
+@zoo.hookimpl
+def zoo_register_catalogs(register):
+    register(Path(__file__).with_name("catalog.yaml"))

@@ -1,0 +1,47 @@
+"""The example plugin's network, loss and weight resolver."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class UnsharpMaskNet(nn.Module):
+    """out = x + amount * (x - blur(x)), folded into one depthwise 3x3 convolution."""
+
+    def __init__(self, channels: int = 3) -> None:
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(1)
+        self.conv = nn.Conv2d(channels, channels, 3, groups=channels, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.pad(x))
+
+
+def unsharp_state_dict(channels: int = 3, sigma: float = 1.0, amount: float = 1.0) -> dict[str, torch.Tensor]:
+    g = torch.tensor([math.exp(-(i * i) / (2 * sigma * sigma)) for i in (-1, 0, 1)])
+    blur = torch.outer(g, g) / torch.outer(g, g).sum()
+    identity = torch.zeros(3, 3)
+    identity[1, 1] = 1.0
+    kernel = identity + amount * (identity - blur)
+    return {"conv.weight": kernel.expand(channels, 1, 3, 3).clone(), "conv.bias": torch.zeros(channels)}
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+def resolve_unsharp_weights(uri: str, context) -> Path:
+    """``unsharp://sigma=S,amount=A`` -> a safetensors file in the zoo cache, computed once."""
+    from zoo.serialization import save_state_dict
+
+    params = dict(item.split("=", 1) for item in uri.split("://", 1)[1].split(",") if item)
+    sigma, amount = float(params.get("sigma", 1.0)), float(params.get("amount", 1.0))
+    channels = int((context.entry.kwargs if context.entry else {}).get("channels", 3))
+    path = context.cache_dir / "unsharp" / f"unsharp-c{channels}-s{sigma}-a{amount}.safetensors"
+    if not path.is_file():
+        save_state_dict(unsharp_state_dict(channels, sigma, amount), path)
+    return path

@@ -1,0 +1,149 @@
+"""Typed records that plugins register, and the lookup of registered components.
+
+A record names its code either as a callable or as an import path ``"pkg.module:attr"``;
+import paths are imported on first use, so discovering components stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Union
+
+from .errors import PluginError, UnknownNameError
+
+Factory = Union[str, Callable[..., Any]]
+
+
+def import_object(target: Factory, *, what: str = "object", provider: str | None = None) -> Any:
+    """Return ``target`` itself, or the attribute an ``"pkg.module:attr"`` path names."""
+    if not isinstance(target, str):
+        return target
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise PluginError(f"{what}: {target!r} is not an import path of the form 'pkg.module:attr'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:  # noqa: BLE001 - any failure of a plugin's code is reported with its origin
+        by = f" (provided by plugin {provider!r})" if provider else ""
+        raise PluginError(f"cannot import {what} {target!r}{by}: {type(exc).__name__}: {exc}") from exc
+    return obj
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A network constructor. ``example_kwargs``/``example_input`` give a tiny build for conformance tests."""
+
+    name: str
+    factory: Factory
+    description: str = ""
+    example_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    example_input: tuple[int, ...] = (1, 3, 32, 32)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A training loss (an ``nn.Module`` class or a function)."""
+
+    name: str
+    factory: Factory
+    description: str = ""
+    example_kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A kind of image-to-image job; ``pipeline`` turns user images into outputs around a model."""
+
+    name: str
+    description: str = ""
+    pipeline: Factory = "zoo.pipeline:ImagePipeline"
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    """How a checkpoint of some upstream layout becomes a state_dict for our module.
+
+    ``reader(path) -> Mapping[str, Tensor]`` reads a file (default: the core's safe loader).
+    ``adapter(state_dict, model) -> Mapping[str, Tensor]`` renames/drops keys before the strict load.
+    """
+
+    name: str
+    reader: Factory | None = None
+    adapter: Factory | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class WeightSource:
+    """A resolver for weight URIs of one scheme (``scheme://...``)."""
+
+    scheme: str
+    resolver: Factory
+    description: str = ""
+
+
+RECORD_KINDS: dict[str, tuple[type, str, str]] = {
+    # kind: (record type, hook name, key attribute)
+    "architecture": (Architecture, "zoo_register_architectures", "name"),
+    "loss": (Loss, "zoo_register_losses", "name"),
+    "task": (Task, "zoo_register_tasks", "name"),
+    "weight_format": (WeightFormat, "zoo_register_weight_formats", "name"),
+    "weight_source": (WeightSource, "zoo_register_weight_sources", "scheme"),
+}
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A record together with the plugin that registered it."""
+
+    record: Any
+    provider: str
+
+    def load(self, attr: str) -> Any:
+        target = getattr(self.record, attr)
+        key = getattr(self.record, "name", None) or getattr(self.record, "scheme", "?")
+        return import_object(target, what=f"{type(self.record).__name__} {key!r}.{attr}", provider=self.provider)
+
+
+class ComponentTable:
+    """Name -> registered record, for one kind; duplicates raise naming both providers."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, Registered] = {}
+
+    def add(self, record: Any, provider: str) -> None:
+        record_type, _, key_attr = RECORD_KINDS[self.kind]
+        if not isinstance(record, record_type):
+            raise PluginError(
+                f"plugin {provider!r} registered {record!r} as a {self.kind}; expected a {record_type.__name__} record"
+            )
+        key = getattr(record, key_attr)
+        if not isinstance(key, str) or not key.strip():
+            raise PluginError(f"plugin {provider!r} registered a {self.kind} with an empty {key_attr}")
+        if key in self._items:
+            other = self._items[key].provider
+            raise PluginError(f"{self.kind} {key!r} is provided by both plugin {other!r} and plugin {provider!r}")
+        self._items[key] = Registered(record, provider)
+
+    def get(self, key: str) -> Registered:
+        try:
+            return self._items[key]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise UnknownNameError(f"no {self.kind} named {key!r} is registered (known: {known})") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self):
+        return iter(sorted(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, Registered]]:
+        return sorted(self._items.items())

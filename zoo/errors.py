@@ -1,0 +1,34 @@
+"""Errors the zoo raises on purpose; each message says what to do next."""
+
+from __future__ import annotations
+
+
+class ZooError(Exception):
+    """Base class of every error the zoo raises deliberately."""
+
+
+class PluginError(ZooError):
+    """A plugin failed to load, or two plugins provide the same component."""
+
+
+class UnknownNameError(ZooError, KeyError):
+    """A model, architecture, task, format or scheme name that nothing provides."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CatalogError(ZooError):
+    """A catalog file or entry does not match the schema."""
+
+
+class WeightsUnavailableError(ZooError):
+    """Weights could not be found in the cache nor fetched; the message names file, URL and env vars."""
+
+
+class WeightsError(ZooError):
+    """A weights file exists but is corrupt, unsafe or does not fit the model."""
+
+
+class ImageInputError(ZooError, ValueError):
+    """An input image that the pipeline cannot use."""

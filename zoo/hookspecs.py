@@ -1,0 +1,70 @@
+"""The hooks a zoo plugin can implement.
+
+Every hook receives a ``register`` callback and is called once per plugin manager.
+Plugins hand over small typed records (see :mod:`zoo.components`) that name their code
+by import path, so listing the zoo never imports a model module. Pluggy passes only the
+arguments an implementation asks for, so a hook may gain arguments without breaking
+existing plugins.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("zoo")
+hookimpl = pluggy.HookimplMarker("zoo")
+
+
+@hookspec
+def zoo_register_architectures(register: Callable) -> None:
+    """Register network architectures.
+
+    Call ``register(Architecture(name=..., factory="pkg.module:Class"))`` once per
+    architecture. Catalog entries refer to architectures by ``name``. The factory is
+    imported only when a model is built.
+    """
+
+
+@hookspec
+def zoo_register_losses(register: Callable) -> None:
+    """Register training losses: ``register(Loss(name=..., factory="pkg.module:Class"))``."""
+
+
+@hookspec
+def zoo_register_tasks(register: Callable) -> None:
+    """Register tasks (super-resolution, paired-translation, ...).
+
+    A task names the inference pipeline that turns user images into model inputs and
+    model outputs back into images: ``register(Task(name=..., pipeline="pkg.mod:Class"))``.
+    """
+
+
+@hookspec
+def zoo_register_weight_formats(register: Callable) -> None:
+    """Register checkpoint formats: how a file is read and adapted to a model's state_dict.
+
+    ``register(WeightFormat(name="junyanz", adapter="pkg.mod:adapt"))``. Catalog weight
+    sources name their format; the core reads ``.pth``/``.safetensors`` safely unless the
+    format brings its own ``reader``.
+    """
+
+
+@hookspec
+def zoo_register_weight_sources(register: Callable) -> None:
+    """Register resolvers for weight URIs by scheme.
+
+    ``register(WeightSource(scheme="pypi-ncnn", resolver="pkg.mod:resolve"))`` makes
+    ``pypi-ncnn://...`` URIs in the catalog (or in ``zoo.load(weights=...)``) resolvable.
+    The resolver is called as ``resolver(uri, context)`` and returns a local file path, or
+    raises :class:`zoo.errors.WeightsUnavailableError` saying what the user can do.
+    """
+
+
+@hookspec
+def zoo_register_catalogs(register: Callable) -> None:
+    """Register catalog files: ``register(path_to_yaml)``.
+
+    Their entries join those of the zoo's own ``registry.yaml`` and are validated the same way.
+    """

@@ -1,0 +1,306 @@
+"""The weights hub: where weight files come from and where they are kept.
+
+Resolution order for ``zoo.load(name, weights=...)`` (see :func:`resolve_weights`):
+
+1. ``weights=`` given explicitly: a local path, an http(s)/file URL, or a plugin URI (``scheme://...``).
+2. The cache: the first of the entry's sources whose file is already under ``$ZOO_HOME/weights``.
+3. The entry's sources in catalog order: downloads (skipped when offline) and plugin resolvers.
+
+``ZOO_HOME`` (default ``$XDG_CACHE_HOME/zoo``, i.e. ``~/.cache/zoo``) holds the cache; a URL's file is
+kept at ``weights/<host>/<path>`` so a user can seed it by hand. ``ZOO_OFFLINE=1`` never touches the
+network. Downloads go to a temporary file next to the target, are checked against the sha256 when the
+catalog knows it, and are renamed into place atomically under a file lock, so concurrent processes
+never see or leave a partial file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import shutil
+import sys
+import tarfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from filelock import FileLock
+
+from .errors import WeightsError, WeightsUnavailableError
+
+if TYPE_CHECKING:
+    from .catalog import Entry, WeightSpec
+
+CHUNK = 1 << 20
+ENV_HELP = "ZOO_HOME sets the cache folder, ZOO_OFFLINE=1 forbids downloads"
+
+
+def zoo_home() -> Path:
+    """The zoo's cache root: ``$ZOO_HOME``, else ``$XDG_CACHE_HOME/zoo``, else ``~/.cache/zoo``."""
+    if os.environ.get("ZOO_HOME"):
+        return Path(os.environ["ZOO_HOME"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "zoo"
+
+
+def weights_dir() -> Path:
+    return zoo_home() / "weights"
+
+
+def is_offline(offline: bool | None = None) -> bool:
+    if offline is not None:
+        return offline
+    return os.environ.get("ZOO_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_url(text: str) -> bool:
+    return urllib.parse.urlsplit(str(text)).scheme in {"http", "https", "file"}
+
+
+def cache_path_for(url: str, file_name: str | None = None) -> Path:
+    """Where the file of ``url`` lives in the cache: ``weights/<host>/<url path>``."""
+    parts = urllib.parse.urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s not in ("", ".", "..")]
+    name = file_name or (segments[-1] if segments else "download")
+    folder = [parts.netloc.replace(":", "_") or "local", *segments[:-1]]
+    return weights_dir().joinpath(*folder, name)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; it replaces ``dest`` only if the block succeeds."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _lock_for(path: Path) -> FileLock:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path.with_name(path.name + ".lock")))
+
+
+def _progress(total: int | None, label: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
+                disable=not enabled, file=sys.stderr, leave=False)
+
+
+def download(url: str, dest: Path, *, sha256: str | None = None, progress: bool = True,
+             timeout: float | None = None) -> Path:
+    """Download ``url`` to ``dest`` atomically; verify size and sha256. Raises WeightsError/OSError."""
+    timeout = timeout or float(os.environ.get("ZOO_DOWNLOAD_TIMEOUT", "30"))
+    request = urllib.request.Request(url, headers={"User-Agent": "zoo-weights-hub"})
+    with atomic_path(dest) as tmp:
+        digest = hashlib.sha256()
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            received = 0
+            with _progress(total, dest.name, progress) as bar:
+                for block in iter(lambda: response.read(CHUNK), b""):
+                    out.write(block)
+                    digest.update(block)
+                    received += len(block)
+                    bar.update(len(block))
+            out.flush()
+            os.fsync(out.fileno())
+        if total is not None and received != total:
+            raise ConnectionError(f"connection closed after {received} of {total} bytes; nothing was cached")
+        actual = digest.hexdigest()
+        if sha256 and actual != sha256.lower():
+            raise WeightsError(f"sha256 mismatch for {url}: expected {sha256}, got {actual}; "
+                               f"the file was discarded and {dest} left untouched")
+    return dest
+
+
+def _unavailable(url: str, dest: Path, reason: str) -> WeightsUnavailableError:
+    return WeightsUnavailableError(
+        f"weights file {dest.name!r} is not available: {reason}.\n"
+        f"  source URL: {url}\n"
+        f"  expected cache path: {dest}\n"
+        f"  fix: download it on a machine with network access and copy it to that path, or pass "
+        f"weights=PATH (CLI: --weights PATH); {ENV_HELP}")
+
+
+def extract_member(archive: Path, member: str, dest: Path) -> Path:
+    """Copy one member of a zip/tar archive to ``dest`` atomically."""
+    with _lock_for(dest):
+        if dest.is_file():
+            return dest
+        with atomic_path(dest) as tmp:
+            if zipfile.is_zipfile(archive):
+                with zipfile.ZipFile(archive) as zf:
+                    try:
+                        src = zf.open(member)
+                    except KeyError:
+                        names = ", ".join(zf.namelist()[:10])
+                        raise WeightsError(f"archive {archive} has no member {member!r} (has: {names})") from None
+                    with src, open(tmp, "wb") as out:
+                        shutil.copyfileobj(src, out, CHUNK)
+            elif tarfile.is_tarfile(archive):
+                with tarfile.open(archive) as tf:
+                    try:
+                        src = tf.extractfile(member)
+                    except KeyError:
+                        src = None
+                    if src is None:
+                        raise WeightsError(f"archive {archive} has no regular file {member!r}")
+                    with src, open(tmp, "wb") as out:
+                        shutil.copyfileobj(src, out, CHUNK)
+            else:
+                raise WeightsError(f"{archive} is neither a zip nor a tar archive; cannot extract {member!r}")
+    return dest
+
+
+def _local_file(url: str) -> Path | None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return Path(urllib.request.url2pathname(parts.path))
+    if not parts.scheme or (len(parts.scheme) == 1 and os.name == "nt"):
+        return Path(url).expanduser()
+    return None
+
+
+def cached_file(url: str, *, file_name: str | None = None, member: str | None = None) -> Path | None:
+    """The cached file for ``url`` (and archive ``member``), or None."""
+    local = _local_file(url)
+    if local is not None and member is None:
+        return local if local.is_file() else None
+    dest = cache_path_for(url, file_name)
+    if member is not None:
+        dest = dest.with_name(dest.name + ".d") / member
+    return dest if dest.is_file() else None
+
+
+def fetch_file(url: str, *, sha256: str | None = None, file_name: str | None = None, member: str | None = None,
+               offline: bool | None = None, progress: bool = True) -> Path:
+    """A local path for ``url``: from disk or cache, else downloaded into the cache.
+
+    With ``member``, ``url`` is an archive and the path of that extracted member is returned.
+    """
+    local = _local_file(url)
+    if local is not None:
+        if not local.is_file():
+            raise WeightsUnavailableError(f"weights file {local} does not exist")
+        if member is None:
+            return local
+        return extract_member(local, member, cache_path_for(local.resolve().as_uri()).with_name(local.name + ".d") / member)
+    dest = cache_path_for(url, file_name)
+    if member is not None:
+        target = dest.with_name(dest.name + ".d") / member
+        if target.is_file():
+            return target
+        archive = fetch_file(url, sha256=sha256, file_name=file_name, offline=offline, progress=progress)
+        return extract_member(archive, member, target)
+    if dest.is_file():
+        return dest
+    if is_offline(offline):
+        raise _unavailable(url, dest, "it is not in the cache and ZOO_OFFLINE=1 forbids downloading")
+    with _lock_for(dest):
+        if dest.is_file():  # another process finished it while we waited
+            return dest
+        try:
+            return download(url, dest, sha256=sha256, progress=progress)
+        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise _unavailable(url, dest, f"download failed ({type(exc).__name__}: {reason})") from exc
+
+
+@dataclass(frozen=True)
+class ResolveContext:
+    """What a plugin's weight resolver is told about the request."""
+
+    spec: "WeightSpec"
+    entry: "Entry | None"
+    offline: bool
+    cache_dir: Path
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """A weights file ready to read, and how it was found (``explicit``, ``local``, ``cache``, ``download``, ``plugin:<scheme>``)."""
+
+    path: Path
+    spec: "WeightSpec"
+    origin: str
+
+
+def _cache_hit(spec: "WeightSpec") -> Path | None:
+    if spec.scheme not in ("http", "https", "file"):
+        return None
+    return cached_file(spec.uri, file_name=spec.file_name, member=spec.member)
+
+
+def _resolve_spec(spec: "WeightSpec", entry: "Entry | None", offline: bool, progress: bool) -> ResolvedWeights:
+    if spec.scheme in ("http", "https", "file"):
+        hit = _cache_hit(spec)
+        path = fetch_file(spec.uri, sha256=spec.sha256, file_name=spec.file_name, member=spec.member,
+                          offline=offline, progress=progress)
+        return ResolvedWeights(path, spec, "local" if spec.scheme == "file" else "cache" if hit else "download")
+    from .plugins import components
+
+    source = components("weight_source").get(spec.scheme)
+    resolver = source.load("resolver")
+    context = ResolveContext(spec=spec, entry=entry, offline=offline, cache_dir=weights_dir(), progress=progress)
+    path = Path(resolver(spec.uri, context))
+    if not path.exists():
+        raise WeightsError(f"weight source {spec.scheme!r} (plugin {source.provider!r}) returned {path}, which does not exist")
+    return ResolvedWeights(path, spec, f"plugin:{spec.scheme}")
+
+
+def resolve_weights(entry: "Entry", weights: str | os.PathLike[str] | None = None, *, offline: bool | None = None,
+                    progress: bool = True) -> ResolvedWeights:
+    """Find the weights file for ``entry`` in the documented order (module docstring)."""
+    from dataclasses import replace
+
+    from .catalog import WeightSpec
+
+    offline = is_offline(offline)
+    default_format = entry.weights[0].format if entry.weights else "state_dict"
+    if weights is not None:
+        text = os.fspath(weights)
+        spec = WeightSpec(uri=text, format=default_format)
+        if "://" not in text:
+            path = Path(text).expanduser()
+            if not path.exists():
+                raise WeightsUnavailableError(f"weights file {path} (given for {entry.name!r}) does not exist")
+            return ResolvedWeights(path, spec, "explicit")
+        return replace(_resolve_spec(spec, entry, offline, progress), origin="explicit")
+    if not entry.weights:
+        raise WeightsUnavailableError(f"entry {entry.name!r} lists no weights; pass weights=PATH or pretrained=False")
+    for spec in entry.weights:
+        hit = _cache_hit(spec)
+        if hit is not None:
+            return ResolvedWeights(hit, spec, "local" if spec.scheme == "file" else "cache")
+    problems = []
+    for spec in entry.weights:
+        try:
+            return _resolve_spec(spec, entry, offline, progress)
+        except (WeightsUnavailableError, WeightsError) as exc:
+            problems.append(f"- {spec.uri}: {exc}")
+        except KeyError as exc:  # an unknown plugin scheme
+            problems.append(f"- {spec.uri}: {exc}")
+    raise WeightsUnavailableError(f"no weights for {entry.name!r} could be found; tried, in order:\n" + "\n".join(problems))

@@ -1,0 +1,215 @@
+"""The inference pipeline: user images -> model inputs -> model -> images, as the catalog entry says.
+
+Any input size works: inputs are padded (reflect) up to the entry's ``size_multiple`` and the output
+is cropped back to ``scale`` times the input size, so the user's aspect ratio is never resized away.
+Large inputs can be processed in overlapping tiles (``tile``/``tile_pad``): each tile is run with
+``tile_pad`` pixels of context on every side and only its centre is kept, so the result equals the
+untiled one wherever the context covers the network's receptive field. With tiling, only one tile at
+a time lives on the device.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING, Any, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .images import ImageInfo, ImageLike, from_tensor, to_tensor
+
+if TYPE_CHECKING:
+    from .catalog import Entry
+    from .hub import ResolvedWeights
+
+DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16, "float16": torch.float16,
+          "half": torch.float16, "bf16": torch.bfloat16, "bfloat16": torch.bfloat16}
+
+
+def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return DTYPES[str(dtype).lower()]
+    except KeyError:
+        raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}") from None
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return int(math.ceil(value / multiple) * multiple)
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad right/bottom up to ``multiple`` (reflect, or replicate where the image is too small to reflect)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic resize of an (N,C,H,W) float tensor, antialiased when shrinking."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+    return F.interpolate(x.float(), size=size, mode="bicubic", align_corners=False, antialias=shrink)
+
+
+class ImagePipeline:
+    """A ready model: call it on a path, PIL image, numpy array or tensor, or a list of them.
+
+    Returns the same kind of image it was given (tensors come back as float [0,1] RGB).
+    """
+
+    #: restore one channel for grayscale inputs (restoration tasks); translation may add colour.
+    keep_gray: bool = False
+
+    def __init__(self, model: nn.Module, entry: "Entry", *, device: str | torch.device | None = None,
+                 dtype: str | torch.dtype | None = None, weights: "ResolvedWeights | None" = None,
+                 tile: int | str | None = None, tile_pad: int | None = None) -> None:
+        self.entry = entry
+        self.processing = entry.processing
+        self.device = torch.device(device) if device is not None else default_device()
+        self.dtype = parse_dtype(dtype)
+        self.model = model.eval().to(self.device, self.dtype)
+        self.weights = weights
+        self.tile = self.processing.tile if tile is None else tile
+        self.tile_pad = self.processing.tile_pad if tile_pad is None else tile_pad
+        self.keep_gray = bool(self.processing.options.get("keep_gray", self.keep_gray))
+
+    def __repr__(self) -> str:
+        origin = f", weights={self.weights.origin}:{self.weights.path.name}" if self.weights else ", weights=None"
+        return f"{type(self).__name__}({self.entry.name!r}, device={self.device}, dtype={self.dtype}{origin})"
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What this model is and where its weights came from (torchvision-style ``weights.meta``)."""
+        meta: dict[str, Any] = {"name": self.entry.name, "task": self.entry.task,
+                                "architecture": self.entry.architecture, "processing": self.processing,
+                                "paper": dict(self.entry.paper), "metrics": list(self.entry.metrics)}
+        if self.weights is not None:
+            meta["weights"] = {"path": str(self.weights.path), "origin": self.weights.origin,
+                               "uri": self.weights.spec.uri, "format": self.weights.spec.format,
+                               "license": self.weights.spec.license}
+        return meta
+
+    # -- the user-facing call ---------------------------------------------------------------
+    def __call__(self, images: ImageLike | Sequence[ImageLike], *, tile: int | str | None = None,
+                 tile_pad: int | None = None, outscale: float | None = None) -> Any:
+        single = not isinstance(images, (list, tuple))
+        results = []
+        for image in ([images] if single else list(images)):
+            x, info = to_tensor(image)
+            y = self.process(x[None], tile=tile, tile_pad=tile_pad, outscale=outscale)[0].cpu()
+            results.append(self.to_output(y, info))
+        return results[0] if single else results
+
+    def to_output(self, y: torch.Tensor, info: ImageInfo) -> Any:
+        if info.alpha is not None and info.alpha.shape[-2:] != y.shape[-2:]:
+            alpha = resize(info.alpha[None], tuple(y.shape[-2:]))[0].clamp(0, 1)
+            info = ImageInfo(info.kind, info.gray, info.bit_depth, alpha, info.name)
+        return from_tensor(y, info, self.processing.quantize, keep_gray=self.keep_gray)
+
+    @torch.inference_mode()
+    def process(self, x: torch.Tensor, *, tile: int | str | None = None, tile_pad: int | None = None,
+                outscale: float | None = None) -> torch.Tensor:
+        """(N,3,H,W) float RGB in [0,1] -> (N,3,sH,sW) float32 in [0,1]."""
+        tile = self.tile if tile is None else tile
+        tile_pad = self.tile_pad if tile_pad is None else tile_pad
+        if tile == "auto":
+            tile = self.auto_tile(x)
+        if not tile:
+            x = x.to(self.device)
+        z = self.preprocess(x)
+        y = self.run_model(z, int(tile or 0), int(tile_pad))
+        out = self.postprocess(y)
+        if outscale is not None:
+            h, w = x.shape[-2:]
+            out = resize(out, (max(1, round(h * outscale)), max(1, round(w * outscale)))).clamp(0, 1)
+        return out
+
+    # -- stages a task may override -----------------------------------------------------------
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        """[0,1] -> the model's input range."""
+        lo, hi = self.processing.value_range
+        return x * (hi - lo) + lo if (lo, hi) != (0.0, 1.0) else x
+
+    def postprocess(self, y: torch.Tensor) -> torch.Tensor:
+        """The model's output range -> [0,1], float32."""
+        lo, hi = self.processing.out_range
+        y = y.float()
+        if (lo, hi) != (0.0, 1.0):
+            y = (y - lo) / (hi - lo)
+        return y.clamp(0, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Run the network on one padded batch already in model range; falls back to fp32 on NaN/inf."""
+        z = z.to(self.device, self.dtype)
+        out = self.model(z)
+        if self.dtype != torch.float32 and not torch.isfinite(out).all():
+            warnings.warn(f"{self.entry.name}: non-finite values in {self.dtype} output; this part was recomputed "
+                          "in float32 (pass dtype='fp32' to always use it)", RuntimeWarning, stacklevel=2)
+            self.model.float()
+            try:
+                out = self.model(z.float())
+            finally:
+                self.model.to(self.dtype)
+        return out
+
+    def run_model(self, z: torch.Tensor, tile: int = 0, tile_pad: int = 10) -> torch.Tensor:
+        """Pad to the size multiple, run (whole or tiled), crop back to scale x input size."""
+        m, s = self.processing.size_multiple, self.processing.scale
+        h, w = z.shape[-2:]
+        zp = pad_to_multiple(z, m)
+        if tile and (zp.shape[-2] > tile or zp.shape[-1] > tile):
+            y = self.tiled_forward(zp, _round_up(tile, m), _round_up(tile_pad, m) if tile_pad else 0)
+        else:
+            y = self.forward(zp)
+        return y[..., : h * s, : w * s]
+
+    def tiled_forward(self, z: torch.Tensor, tile: int, pad: int) -> torch.Tensor:
+        """Run ``z`` (already padded to the size multiple) tile by tile with ``pad`` pixels of context."""
+        s = self.processing.scale
+        n, _, h, w = z.shape
+        out: torch.Tensor | None = None
+        for top in range(0, h, tile):
+            for left in range(0, w, tile):
+                bottom, right = min(top + tile, h), min(left + tile, w)
+                t0, l0 = max(top - pad, 0), max(left - pad, 0)
+                b0, r0 = min(bottom + pad, h), min(right + pad, w)
+                piece = self.forward(z[..., t0:b0, l0:r0]).to("cpu" if z.device.type == "cpu" else z.device)
+                if out is None:
+                    out = torch.empty(n, piece.shape[1], h * s, w * s, dtype=piece.dtype, device=piece.device)
+                out[..., top * s: bottom * s, left * s: right * s] = piece[
+                    ..., (top - t0) * s: (bottom - t0) * s, (left - l0) * s: (right - l0) * s]
+        assert out is not None
+        return out
+
+    def auto_tile(self, x: torch.Tensor) -> int:
+        """A tile size from free memory: probe the model's peak memory per pixel on CUDA, keep half free.
+
+        On the CPU, where memory is rarely the limit, tile only images above 1024x1024 (512-pixel tiles).
+        """
+        h, w = x.shape[-2:]
+        if self.device.type != "cuda":
+            return 512 if h * w > 1024 * 1024 else 0
+        probe = 128
+        torch.cuda.synchronize(self.device)
+        torch.cuda.reset_peak_memory_stats(self.device)
+        base = torch.cuda.memory_allocated(self.device)
+        self.forward(torch.zeros(1, 3, probe, probe, device=self.device))
+        per_pixel = max(1, (torch.cuda.max_memory_allocated(self.device) - base)) / (probe * probe)
+        free, _ = torch.cuda.mem_get_info(self.device)
+        side = int(math.sqrt(0.5 * free / per_pixel))
+        side = max(self.processing.size_multiple, side - side % 32)
+        return 0 if side >= max(h, w) else side
