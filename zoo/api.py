@@ -80,9 +80,13 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, Any], orig
 
 
 def load_weights(model: nn.Module, entry: Entry, resolved: ResolvedWeights) -> nn.Module:
+    origin = f"{resolved.path} (format {resolved.spec.format!r}, entry {entry.name!r})"
     raw = read_weights(resolved)
-    state_dict = adapt_weights(raw, resolved.spec.format, model)
-    load_state_dict_strict(model, state_dict, f"{resolved.path} (format {resolved.spec.format!r}, entry {entry.name!r})")
+    try:
+        state_dict = adapt_weights(raw, resolved.spec.format, model)
+    except WeightsError as exc:
+        raise WeightsError(f"weights {origin}: {exc}") from exc
+    load_state_dict_strict(model, state_dict, origin)
     return model
 
 
@@ -94,7 +98,8 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
 
     ``weights`` (a path, URL or plugin URI) takes precedence over the catalog's sources;
     ``weights_format`` says how to read it when it is not in the entry's format. Other keyword
-    arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``).
+    arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``, and ``mode=`` for an entry's
+    alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
     """
     entry = get_entry(name)
     model = build_model(entry)

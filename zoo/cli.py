@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -103,6 +102,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["tile"] = "auto" if args.tile == "auto" else int(args.tile)
     if args.tile_pad is not None:
         options["tile_pad"] = args.tile_pad
+    if args.mode is not None:
+        options["mode"] = args.mode
     pipeline = load(args.name, weights=args.weights, weights_format=args.weights_format, device=args.device,
                     dtype=args.dtype, pretrained=not args.no_pretrained, **options)
     out_dir = Path(args.output)
@@ -202,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p.add_argument("--tile", help="tile size in pixels, 'auto', or 0 for none")
     p.add_argument("--tile-pad", type=int, help="context pixels around each tile")
+    p.add_argument("--mode", help="an entry's alternative inference mode, e.g. 'paper' for pix2pix (see zoo info)")
     p.add_argument("--outscale", type=float, help="final output scale, if not the network's own")
     p.add_argument("--suffix", default="", help="appended to output file names")
     p.add_argument("--ext", help="output extension (default: the input's; 16-bit results are PNG)")
@@ -217,12 +219,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="for rm: everything")
     p.set_defaults(func=cmd_cache)
 
-    for module, adder in (("zoo.metrics.cli", "add_metric_parser"), ("zoo.bench", "add_bench_parser")):
-        try:
-            mod = __import__(module, fromlist=[adder])
-        except ImportError:
-            continue
-        getattr(mod, adder)(sub)
+    from .bench import add_bench_parser
+    from .demo import add_demo_parser
+
+    add_demo_parser(sub)
+    add_bench_parser(sub)
+    try:
+        from .metrics.cli import add_metric_parser
+    except ImportError:  # the metrics CLI is being written
+        pass
+    else:
+        add_metric_parser(sub)
     return parser
 
 

@@ -76,7 +76,7 @@ class ImagePipeline:
 
     def __init__(self, model: nn.Module, entry: "Entry", *, device: str | torch.device | None = None,
                  dtype: str | torch.dtype | None = None, weights: "ResolvedWeights | None" = None,
-                 tile: int | str | None = None, tile_pad: int | None = None) -> None:
+                 tile: int | str | None = None, tile_pad: int | None = None, mode: str | None = None) -> None:
         self.entry = entry
         self.processing = entry.processing
         self.device = torch.device(device) if device is not None else default_device()
@@ -86,6 +86,21 @@ class ImagePipeline:
         self.tile = self.processing.tile if tile is None else tile
         self.tile_pad = self.processing.tile_pad if tile_pad is None else tile_pad
         self.keep_gray = bool(self.processing.options.get("keep_gray", self.keep_gray))
+        self.mode = mode
+        self._mode_factory = self._find_mode(mode)
+
+    def _find_mode(self, mode: str | None):
+        """An entry's alternative inference mode: ``processing.options.modes[mode]`` names a context
+        manager factory ``f(pipeline)`` entered around every call (pix2pix's paper test mode, say)."""
+        if mode is None or mode == "eval":
+            return None
+        modes = dict(self.processing.options.get("modes") or {})
+        if mode not in modes:
+            known = ", ".join(["eval", *modes])
+            raise ValueError(f"entry {self.entry.name!r} has no inference mode {mode!r} (modes: {known})")
+        from .components import import_object
+
+        return import_object(modes[mode], what=f"inference mode {mode!r} of entry {self.entry.name!r}")
 
     def __repr__(self) -> str:
         origin = f", weights={self.weights.origin}:{self.weights.path.name}" if self.weights else ", weights=None"
@@ -128,10 +143,17 @@ class ImagePipeline:
         tile_pad = self.tile_pad if tile_pad is None else tile_pad
         if tile == "auto":
             tile = self.auto_tile(x)
+        if tile and self._mode_factory is not None:
+            raise ValueError(f"inference mode {self.mode!r} normalises over the whole input: tiling would change "
+                             "the result; pass tile=0")
         if not tile:
             x = x.to(self.device)
         z = self.preprocess(x)
-        y = self.run_model(z, int(tile or 0), int(tile_pad))
+        if self._mode_factory is None:
+            y = self.run_model(z, int(tile or 0), int(tile_pad))
+        else:
+            with self._mode_factory(self):
+                y = self.run_model(z, 0, 0)
         out = self.postprocess(y)
         if outscale is not None:
             h, w = x.shape[-2:]
@@ -207,7 +229,7 @@ class ImagePipeline:
         torch.cuda.synchronize(self.device)
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)
-        self.forward(torch.zeros(1, 3, probe, probe, device=self.device))
+        self.forward(torch.zeros(1, self.processing.channels, probe, probe, device=self.device))
         per_pixel = max(1, (torch.cuda.max_memory_allocated(self.device) - base)) / (probe * probe)
         free, _ = torch.cuda.mem_get_info(self.device)
         side = int(math.sqrt(0.5 * free / per_pixel))
