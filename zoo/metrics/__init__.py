@@ -1,0 +1,30 @@
+"""Image quality metrics: FID / KID (named flavours), LPIPS, PSNR / SSIM.
+
+``available(name)`` says whether a metric can run here (and which file is missing from where);
+``compute(name, folder_a, folder_b, ...)`` evaluates two image folders. The streaming classes
+(:class:`FID`, :class:`KID`, :class:`LPIPSMetric`) take batches with ``update(...)`` and finish with
+``compute()``. Submodules import torch lazily, so ``import zoo.metrics`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "available": "api", "compute": "api", "fid_reference_stats": "api", "METRICS": "api",
+    "FID": "fid", "KID": "fid",
+    "LPIPS": "lpips", "LPIPSMetric": "paired",
+    "InceptionFeatures": "inception", "FIDInceptionV3": "inception", "FLAVOURS": "inception",
+    "GaussianStats": "stats", "frechet_distance": "stats", "kernel_inception_distance": "stats",
+    "ReferenceStats": "reference", "MetricResult": "result",
+    "psnr": "psnr_ssim", "ssim": "psnr_ssim", "rgb2ycbcr": "psnr_ssim",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
