@@ -57,7 +57,9 @@ class Processing:
     ``value_range`` is the range the model reads (and, unless ``output_range`` says otherwise,
     writes). Inputs are padded (reflect) to ``size_multiple`` and outputs cropped back;
     ``scale`` is the output/input size ratio. ``quantize`` is how float outputs become uint8:
-    ``round`` or ``truncate`` (junyanz's and fast-neural-style's ``astype(uint8)``).
+    ``round`` or ``truncate`` (junyanz's and fast-neural-style's ``astype(uint8)``). ``options`` holds
+    what a task reads; the core reads ``keep_gray``, ``tileable`` (false for networks that normalise
+    over the whole image) and ``modes`` (name -> "pkg.mod:context_manager_factory").
     """
 
     value_range: tuple[float, float] = (0.0, 1.0)

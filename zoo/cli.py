@@ -47,6 +47,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"description:  {entry.description}")
     print(f"processing:   range {list(p.value_range)} -> {list(p.out_range)}, scale {p.scale}, "
           f"size multiple {p.size_multiple}, quantize {p.quantize}" + (f", domains {dict(p.domains)}" if p.domains else ""))
+    modes = dict(p.options.get("modes") or {})
+    if modes:
+        print(f"modes:        eval (default), {', '.join(modes)} (zoo.load(..., mode=NAME), zoo run --mode NAME)")
     if entry.dataset:
         print(f"dataset:      {entry.dataset}")
     if entry.paper:

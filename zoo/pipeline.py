@@ -143,6 +143,9 @@ class ImagePipeline:
         tile_pad = self.tile_pad if tile_pad is None else tile_pad
         if tile == "auto":
             tile = self.auto_tile(x)
+        if tile and not self.processing.options.get("tileable", True):
+            raise ValueError(f"{self.entry.name} normalises over the whole image (processing.options.tileable is "
+                             "false): tiles would come out different from the whole; pass tile=0")
         if tile and self._mode_factory is not None:
             raise ValueError(f"inference mode {self.mode!r} normalises over the whole input: tiling would change "
                              "the result; pass tile=0")

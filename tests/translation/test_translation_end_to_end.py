@@ -95,7 +95,7 @@ def test_paper_mode_from_zoo_load(tmp_path):
     assert np.abs(paper_out.astype(int) - expected.astype(int)).max() == 0
     assert np.abs(paper_out.astype(int) - eval_out.astype(int)).mean() > 1
     assert not any(m.training for m in paper.model.modules())  # restored after the call
-    with pytest.raises(ValueError, match="tiling would change"):
+    with pytest.raises(ValueError, match="normalises over the whole"):
         paper(image, tile=128)
     with pytest.raises(ValueError, match="no inference mode 'paperr'.*eval, paper"):
         zoo.load("pix2pix-facades-label2photo", weights=path, device="cpu", mode="paperr")
@@ -113,3 +113,9 @@ def test_zoo_run_keeps_non_square_non_multiple_of_4_size(tmp_path, capsys):
     out = Image.open(tmp_path / "out" / "horse.png")
     assert out.size == (53, 37)
     np.testing.assert_array_equal(np.asarray(out), upstream_output(net, Image.open(image).convert("RGB"), 4))
+
+
+def test_instance_norm_entries_refuse_tiling():
+    pipe = zoo.load("cyclegan-horse2zebra", pretrained=False, device="cpu")
+    with pytest.raises(ValueError, match="normalises over the whole image"):
+        pipe(random_image(64, 64), tile=32)
