@@ -109,7 +109,10 @@ def _progress(total: int | None, label: str, enabled: bool):
 
 def download(url: str, dest: Path, *, sha256: str | None = None, progress: bool = True,
              timeout: float | None = None) -> Path:
-    """Download ``url`` to ``dest`` atomically; verify size and sha256. Raises WeightsError/OSError."""
+    """Download ``url`` to ``dest`` atomically; verify size and sha256. Raises WeightsError/OSError.
+
+    ``sha256`` may be a full digest or a prefix of one (torch.hub file names carry the first 8 digits).
+    """
     timeout = timeout or float(os.environ.get("ZOO_DOWNLOAD_TIMEOUT", "30"))
     request = urllib.request.Request(url, headers={"User-Agent": "zoo-weights-hub"})
     with atomic_path(dest) as tmp:
@@ -129,7 +132,7 @@ def download(url: str, dest: Path, *, sha256: str | None = None, progress: bool 
         if total is not None and received != total:
             raise ConnectionError(f"connection closed after {received} of {total} bytes; nothing was cached")
         actual = digest.hexdigest()
-        if sha256 and actual != sha256.lower():
+        if sha256 and not actual.startswith(sha256.lower()):
             raise WeightsError(f"sha256 mismatch for {url}: expected {sha256}, got {actual}; "
                                f"the file was discarded and {dest} left untouched")
     return dest

@@ -148,3 +148,14 @@ def test_all_sources_failing_lists_each(monkeypatch):
     with pytest.raises(WeightsUnavailableError) as info:
         hub.resolve_weights(entry)
     assert "http://example.invalid/x.pth" in str(info.value) and "nosuchscheme://y" in str(info.value)
+
+
+def test_sha256_prefix_is_checked_before_caching(http_server):
+    server, base = http_server
+    server.files["/net-%s.pth" % SHA[:8]] = PAYLOAD
+    good = hub.fetch_file(f"{base}/net-{SHA[:8]}.pth", sha256=SHA[:8], progress=False)
+    assert good.read_bytes() == PAYLOAD
+    server.files["/other.pth"] = PAYLOAD
+    with pytest.raises(WeightsError, match="sha256 mismatch"):
+        hub.fetch_file(f"{base}/other.pth", sha256="deadbeef", progress=False)
+    assert not hub.cache_path_for(f"{base}/other.pth").exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -51,7 +50,6 @@ def test_gloo_two_ranks_match_single_process(tmp_path, make_images, inception_fi
     b = make_images(tmp_path / "b", 5, seed=2, tint=30)
     out = tmp_path / "out"
     out.mkdir()
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     mp.spawn(_worker, args=(str(tmp_path / "init"), (str(a), str(b)), str(inception_file), str(out)),
              nprocs=WORLD, join=True)
 

@@ -125,3 +125,13 @@ def test_missing_weights_are_reported(monkeypatch, inception_sd):
     assert available("fid") == (True, f"{FID_INCEPTION.file_name} cached at {dest}")
     with pytest.raises(WeightsError, match="6726825d"):
         InceptionFeatures("clean", device="cpu")
+
+
+def test_reference_precision_turns_tf32_off_and_restores():
+    from zoo.metrics.inception import tf32_disabled
+
+    conv = torch.backends.cudnn.conv
+    before = (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision)
+    with tf32_disabled():
+        assert conv.fp32_precision == "ieee" and torch.backends.cuda.matmul.fp32_precision == "ieee"
+    assert (conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision) == before

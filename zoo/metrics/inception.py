@@ -126,18 +126,34 @@ class FIDInceptionV3(nn.Module):
 
 
 @contextlib.contextmanager
-def reference_precision(device: torch.device) -> Iterator[None]:
-    """Disable TF32 for cuDNN convolutions and matmuls while computing reference features on CUDA."""
-    if device.type != "cuda":
-        yield
+def tf32_disabled() -> Iterator[None]:
+    """Full fp32 for cuDNN convolutions and CUDA matmuls inside the block; previous settings restored after.
+
+    Uses torch's ``fp32_precision`` flags where they exist (mixing them with the legacy ``allow_tf32``
+    flags raises in recent torch), else the legacy flags.
+    """
+    conv = getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", None)
+    if conv is not None:
+        saved = (torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision)
+        torch.backends.cudnn.conv.fp32_precision = "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.conv.fp32_precision, torch.backends.cuda.matmul.fp32_precision = saved
         return
-    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    saved_legacy = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     try:
         yield
     finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved_legacy
+
+
+def reference_precision(device: torch.device):
+    """TF32 off while computing reference features on CUDA; nothing to change elsewhere."""
+    return tf32_disabled() if device.type == "cuda" else contextlib.nullcontext()
 
 
 class InceptionFeatures:
@@ -164,7 +180,9 @@ class InceptionFeatures:
         else:
             from ..serialization import load_checkpoint
 
-            resolved = metric_weights.resolve(metric_weights.FID_INCEPTION, weights, offline=offline)
+            resolved = metric_weights.resolve(
+                metric_weights.FID_INCEPTION, weights, offline=offline,
+                override_hint="weights=PATH in zoo.metrics, or `zoo metric fid|kid|fid-stats --weights PATH`")
             self.model.load_reference_state_dict(load_checkpoint(resolved.path), str(resolved.path))
             self.weights = {"file": resolved.path.name, "sha256": resolved.sha256, "verified": resolved.verified}
         self.channels_last = channels_last

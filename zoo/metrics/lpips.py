@@ -89,7 +89,9 @@ class LPIPS(nn.Module):
         for p in self.parameters():
             p.requires_grad_(False)
         if pretrained:
-            trunk = metric_weights.resolve(metric_weights.BACKBONES[self.net], backbone_weights, offline=offline)
+            trunk = metric_weights.resolve(
+                metric_weights.BACKBONES[self.net], backbone_weights, offline=offline,
+                override_hint="LPIPS(..., backbone_weights=PATH) or `zoo metric lpips --backbone-weights PATH`")
             self.load_backbone_state_dict(_read_state_dict(trunk.path))
             self.weights_info["backbone"] = {"path": str(trunk.path), "sha256": trunk.sha256, "verified": trunk.verified}
             head = metric_weights.resolve_lpips_head(self.net, version, offline=offline)

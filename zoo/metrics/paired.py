@@ -51,9 +51,12 @@ class LPIPSMetric:
     @torch.inference_mode()
     def update(self, a, b, names: Sequence[str] | None = None) -> torch.Tensor:
         """Add pairs (equal-shaped (N,3,H,W) tensors, or lists of per-pair tensors); returns their values."""
+        from .inception import reference_precision
+
         values = []
         for x, y in zip(self._unit(a, "first images"), self._unit(b, "second images"), strict=True):
-            total, layers = self.model(x, y, per_layer=True)
+            with reference_precision(self.device):
+                total, layers = self.model(x, y, per_layer=True)
             values.append(total.double().cpu())
             self.layer_sums += torch.stack([layer.double().sum().cpu() for layer in layers])
         batch = torch.cat(values)

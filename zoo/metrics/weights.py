@@ -81,7 +81,7 @@ class ResolvedFile:
 
 
 def resolve(spec: WeightFile, path: str | os.PathLike[str] | None = None, *, offline: bool | None = None,
-            progress: bool = True) -> ResolvedFile:
+            progress: bool = True, override_hint: str = "") -> ResolvedFile:
     """The local file for ``spec``: an explicit ``path`` (trusted, digest recorded), else the hub cache/download.
 
     Raises WeightsUnavailableError (naming file and URL) when it cannot be had, and WeightsError when
@@ -94,7 +94,12 @@ def resolve(spec: WeightFile, path: str | os.PathLike[str] | None = None, *, off
                                           f"(the official file is {spec.file_name} from {spec.url})")
         digest = file_sha256(local)
         return ResolvedFile(local, digest, spec.matches(digest))
-    local = fetch_file(spec.url, offline=offline, progress=progress)
+    try:
+        local = fetch_file(spec.url, sha256=spec.sha256, offline=offline, progress=progress)
+    except WeightsUnavailableError as exc:
+        if not override_hint:
+            raise
+        raise WeightsUnavailableError(f"{exc}\n  for this metric: {override_hint}") from exc
     digest = file_sha256(local)
     if not spec.matches(digest):
         raise WeightsError(f"{local} does not match {spec.url}: its sha256 is {digest}, expected one starting "
