@@ -24,22 +24,10 @@ from PIL import Image, ImageDraw
 
 import zoo
 from zoo.images import save_image
+from zoo_style.similarity import chi2_distance, colour_histogram, luma_correlation
 
 REPO = Path(__file__).resolve().parents[1]
 STYLE_IMAGES = {"wave": "wave.jpg", "udnie": "udnie.jpg", "rain-princess": "rain-princess.jpg"}
-
-
-def colour_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:
-    hist, _ = np.histogramdd(image.reshape(-1, 3), bins=bins, range=[(0, 256)] * 3)
-    return hist.ravel() / hist.sum()
-
-
-def chi2_distance(p: np.ndarray, q: np.ndarray) -> float:
-    return float(0.5 * np.sum((p - q) ** 2 / (p + q + 1e-12)))
-
-
-def luma_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a.astype(float).mean(2).ravel(), b.astype(float).mean(2).ravel())[0, 1])
 
 
 def labelled(image: Image.Image, text: str) -> Image.Image:

@@ -2,7 +2,8 @@
 
 Speed does not depend on weight values, so models are built with random weights unless ``--pretrained``.
 Each model: warm-up runs, then timed runs (CUDA synchronised), images/s, ms/image, peak device memory
-(CUDA) or peak resident memory growth (CPU), parameter count. Results go to a CSV with machine info.
+(CUDA only: a process-wide CPU peak cannot be told apart per model, so it is left empty), parameter count.
+Results go to a CSV with machine info.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import platform
-import resource
 import sys
 import time
 from pathlib import Path
@@ -37,7 +37,7 @@ def bench_model(name: str, *, size: int, batch: int, device: str, dtype: str, wa
     pipeline = load(name, pretrained=pretrained, device=device, dtype=dtype)
     model, p = pipeline.model, pipeline.processing
     side = max(size, p.size_multiple) // p.size_multiple * p.size_multiple
-    x = torch.rand(batch, 3, side, side, device=pipeline.device, dtype=pipeline.dtype)
+    x = torch.rand(batch, p.channels, side, side, device=pipeline.device, dtype=pipeline.dtype)
     lo, hi = p.value_range
     x = x * (hi - lo) + lo
     if channels_last:
@@ -49,7 +49,6 @@ def bench_model(name: str, *, size: int, batch: int, device: str, dtype: str, wa
         if cuda:
             torch.cuda.synchronize(pipeline.device)
 
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with torch.inference_mode():
         for _ in range(warmup):
             model(x)
@@ -61,15 +60,12 @@ def bench_model(name: str, *, size: int, batch: int, device: str, dtype: str, wa
             model(x)
         sync()
         elapsed = time.perf_counter() - start
-    if cuda:
-        peak_mib = torch.cuda.max_memory_allocated(pipeline.device) / 2**20
-    else:  # ru_maxrss is KiB on Linux; growth of the process peak is what this model added
-        peak_mib = max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    peak_mib = round(torch.cuda.max_memory_allocated(pipeline.device) / 2**20, 1) if cuda else None
     images = batch * iters
     return {"model": name, "task": pipeline.entry.task, "size": side, "out_size": side * p.scale, "batch": batch,
             "device": str(pipeline.device), "dtype": str(pipeline.dtype).replace("torch.", ""),
             "channels_last": channels_last, "images_per_s": round(images / elapsed, 3),
-            "ms_per_image": round(1000 * elapsed / images, 2), "peak_mib": round(peak_mib, 1),
+            "ms_per_image": round(1000 * elapsed / images, 2), "peak_mib": peak_mib,
             "params_m": round(sum(t.numel() for t in model.parameters()) / 1e6, 3),
             "weights": "pretrained" if pretrained else "random"}
 

@@ -115,3 +115,18 @@ def test_animevideov3_set5_matches_catalog_metrics(shared_path, zoo_manager):
     recorded = {m["metric"]: m["value"] for m in zoo.get_entry("realesr-animevideov3").metrics}
     assert mean_psnr == pytest.approx(recorded["psnr-y"], abs=0.006)
     assert mean_ssim == pytest.approx(recorded["ssim-y"], abs=0.00006)
+
+
+def test_sr_keeps_gray_alpha_and_16bit():
+    import numpy as np
+    from PIL import Image
+
+    import zoo
+
+    pipe = zoo.load("realesr-animevideov3", pretrained=False, device="cpu")
+    gray = pipe(Image.fromarray(np.random.default_rng(0).integers(0, 256, (12, 10), dtype=np.uint8), "L"))
+    assert gray.mode == "L" and gray.size == (40, 48)
+    rgba = pipe(Image.fromarray(np.random.default_rng(1).integers(0, 256, (12, 10, 4), dtype=np.uint8), "RGBA"))
+    assert rgba.mode == "RGBA" and rgba.size == (40, 48)
+    deep = pipe(np.random.default_rng(2).integers(0, 65536, (12, 10, 3), dtype=np.uint16))
+    assert deep.dtype == np.uint16 and deep.shape == (48, 40, 3)

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 import zoo
+from zoo_style.similarity import chi2_distance, colour_histogram, luma_correlation
 
 torch.set_num_threads(2)
 SIZE = (128, 128)
@@ -24,19 +25,6 @@ STYLES = {"wave": "wave.jpg", "udnie": "udnie.jpg"}
 
 def _image(path, size) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB").resize(size, Image.LANCZOS))
-
-
-def colour_histogram(image: np.ndarray, bins: int = 8) -> np.ndarray:
-    hist, _ = np.histogramdd(image.reshape(-1, 3), bins=bins, range=[(0, 256)] * 3)
-    return hist.ravel() / hist.sum()
-
-
-def chi2_distance(p: np.ndarray, q: np.ndarray) -> float:
-    return float(0.5 * np.sum((p - q) ** 2 / (p + q + 1e-12)))
-
-
-def luma_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a.astype(float).mean(2).ravel(), b.astype(float).mean(2).ravel())[0, 1])
 
 
 @pytest.fixture(scope="module")
