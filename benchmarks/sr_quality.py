@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "plugins"))
 
 import zoo  # noqa: E402
+from zoo.images import save_image  # noqa: E402
 from zoo.metrics.psnr_ssim import psnr, ssim  # noqa: E402
 from zoo_sr.imresize import imresize  # noqa: E402
 
@@ -56,10 +57,7 @@ def side_by_side(panels: list[tuple[str, np.ndarray]], box: tuple[int, int, int]
     for i, ((label, _), crop) in enumerate(zip(panels, crops)):
         sheet.paste(crop, (i * (size * 2 + 4), 18))
         draw.text((i * (size * 2 + 4) + 2, 2), label, fill="black")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".partial.png")
-    sheet.save(tmp)
-    os.replace(tmp, out)
+    save_image(sheet, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Mapping
 
 from typing import TYPE_CHECKING
@@ -117,7 +116,3 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
 def download(name: str, *, offline: bool | None = None, progress: bool = True) -> ResolvedWeights:
     """Make sure the entry's weights are in the cache; returns where they are."""
     return resolve_weights(get_entry(name), offline=offline, progress=progress)
-
-
-def weights_path(name: str) -> Path:
-    return download(name).path

@@ -72,6 +72,7 @@ def bench_model(name: str, *, size: int, batch: int, device: str, dtype: str, wa
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .api import list_models
+    from .hub import atomic_path
 
     names = [n for pattern in args.models for n in list_models(pattern)]
     if not names:
@@ -89,16 +90,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
     if args.csv:
         out = Path(args.csv)
-        out.parent.mkdir(parents=True, exist_ok=True)
         machine = _machine()
         keys = list(dict.fromkeys(k for r in rows for k in r)) + list(machine)
-        tmp = out.with_name(out.name + ".partial")
-        with open(tmp, "w", newline="") as handle:
+        with atomic_path(out) as tmp, open(tmp, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=keys)
             writer.writeheader()
             for r in rows:
                 writer.writerow({**r, **machine})
-        tmp.replace(out)
         print(f"wrote {out}")
     return 0
 

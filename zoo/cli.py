@@ -37,7 +37,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .api import get_entry
-    from .hub import _cache_hit, cache_path_for
+    from .hub import cached_weights, cache_path_for
 
     entry = get_entry(args.name)
     p = entry.processing
@@ -55,7 +55,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if entry.paper:
         print("paper:        " + ", ".join(f"{k}: {v}" for k, v in entry.paper.items()))
     for i, spec in enumerate(entry.weights):
-        hit = _cache_hit(spec)
+        hit = cached_weights(spec)
         where = f"cached at {hit}" if hit else (
             f"not cached (expected at {cache_path_for(spec.uri, spec.file_name)})" if spec.scheme in ("http", "https")
             else "resolved by plugin")

@@ -251,7 +251,8 @@ class ResolvedWeights:
     origin: str
 
 
-def _cache_hit(spec: "WeightSpec") -> Path | None:
+def cached_weights(spec: "WeightSpec") -> Path | None:
+    """The cached (or local) file of a URL source, or None; plugin sources cache by themselves."""
     if spec.scheme not in ("http", "https", "file"):
         return None
     return cached_file(spec.uri, file_name=spec.file_name, member=spec.member)
@@ -259,7 +260,7 @@ def _cache_hit(spec: "WeightSpec") -> Path | None:
 
 def _resolve_spec(spec: "WeightSpec", entry: "Entry | None", offline: bool, progress: bool) -> ResolvedWeights:
     if spec.scheme in ("http", "https", "file"):
-        hit = _cache_hit(spec)
+        hit = cached_weights(spec)
         path = fetch_file(spec.uri, sha256=spec.sha256, file_name=spec.file_name, member=spec.member,
                           offline=offline, progress=progress)
         return ResolvedWeights(path, spec, "local" if spec.scheme == "file" else "cache" if hit else "download")
@@ -295,7 +296,7 @@ def resolve_weights(entry: "Entry", weights: str | os.PathLike[str] | None = Non
     if not entry.weights:
         raise WeightsUnavailableError(f"entry {entry.name!r} lists no weights; pass weights=PATH or pretrained=False")
     for spec in entry.weights:
-        hit = _cache_hit(spec)
+        hit = cached_weights(spec)
         if hit is not None:
             return ResolvedWeights(hit, spec, "local" if spec.scheme == "file" else "cache")
     problems = []

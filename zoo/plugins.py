@@ -16,7 +16,6 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import os
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,7 +212,3 @@ def use_manager(manager: ZooPluginManager) -> Iterator[ZooPluginManager]:
 
 def components(kind: str) -> ComponentTable:
     return get_manager().components(kind)
-
-
-def _called_from_test() -> bool:
-    return hasattr(sys, "_called_from_test")

