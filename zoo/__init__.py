@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .components import Architecture, Loss, Task, WeightFormat, WeightSource
+from .components import Architecture, DataSource, Dataset, Loss, Task, WeightFormat, WeightSource
 from .errors import (CatalogError, ImageInputError, PluginError, UnknownNameError, WeightsError,
                      WeightsUnavailableError, ZooError)
 from .hookspecs import hookimpl
@@ -11,7 +11,7 @@ from .api import build_model, download, get_entry, list_models, load
 __version__ = "0.1.0"
 
 __all__ = [
-    "Architecture", "Loss", "Task", "WeightFormat", "WeightSource", "hookimpl",
+    "Architecture", "Dataset", "DataSource", "Loss", "Task", "WeightFormat", "WeightSource", "hookimpl",
     "ZooError", "PluginError", "UnknownNameError", "CatalogError", "WeightsError", "WeightsUnavailableError",
     "ImageInputError", "__version__", "load", "build_model", "list_models", "get_entry", "download",
 ]

@@ -101,7 +101,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_bench_parser(sub) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="throughput and memory of models side by side")
     p.add_argument("models", nargs="+", help="names or globs, e.g. 'realesr*' 'cyclegan-horse2zebra'")
     p.add_argument("--size", type=int, default=256, help="input side in pixels (rounded to the size multiple)")

@@ -150,6 +150,8 @@ def _parse_weight(where: _Where, index: int, data: Any) -> WeightSpec:
     for key in ("file_name", "member", "format", "license", "description"):
         if data.get(key) is not None:
             _expect(where, prefix + key, data[key], str, "a string")
+    if "://" not in uri and not Path(uri).expanduser().is_absolute() and where.source.endswith((".yaml", ".yml")):
+        uri = str(Path(where.source).parent / uri)  # a plugin ships its weights beside its catalog
     return WeightSpec(uri=uri, file_name=data.get("file_name"), sha256=sha.lower() if sha else None,
                       member=data.get("member"), format=data.get("format") or "state_dict",
                       license=data.get("license"), description=data.get("description"))

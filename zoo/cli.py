@@ -222,18 +222,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="for rm: everything")
     p.set_defaults(func=cmd_cache)
 
-    from .bench import add_bench_parser
-    from .demo import add_demo_parser
+    import importlib
 
-    add_demo_parser(sub)
-    add_bench_parser(sub)
-    try:
-        from .metrics.cli import add_metric_parser
-    except ImportError:  # the metrics CLI is being written
-        pass
-    else:
-        add_metric_parser(sub)
+    # Each of these modules adds its own subcommand(s): ``add_parser(sub)``.
+    for module in SUBCOMMAND_MODULES:
+        importlib.import_module(module).add_parser(sub)
     return parser
+
+
+#: Modules that contribute subcommands; each defines ``add_parser(subparsers)``.
+SUBCOMMAND_MODULES = (
+    "zoo.demo",
+    "zoo.bench",
+    "zoo.metrics.cli",
+)
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:

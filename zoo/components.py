@@ -45,21 +45,32 @@ class Architecture:
 
 @dataclass(frozen=True)
 class Loss:
-    """A training loss (an ``nn.Module`` class or a function)."""
+    """A training loss (an ``nn.Module`` class or a function).
+
+    ``example_inputs`` names a callable returning ``(args, kwargs)`` for one call of the built loss
+    (conformance checks call it and expect a finite scalar that gradients flow through); without it,
+    the loss is called on two random ``(2, 3, 32, 32)`` tensors (prediction, target).
+    """
 
     name: str
     factory: Factory
     description: str = ""
     example_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    example_inputs: Factory | None = None
 
 
 @dataclass(frozen=True)
 class Task:
-    """A kind of image-to-image job; ``pipeline`` turns user images into outputs around a model."""
+    """A kind of image-to-image job.
+
+    ``pipeline`` turns user images into outputs around a model (inference); ``trainer`` (optional)
+    is how an entry of this task is trained: its models, losses, optimisers, schedule and defaults.
+    """
 
     name: str
     description: str = ""
     pipeline: Factory = "zoo.pipeline:ImagePipeline"
+    trainer: Factory | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,12 @@ class WeightFormat:
     reader: Factory | None = None
     adapter: Factory | None = None
     description: str = ""
+    #: ``sniff(state_dict, model) -> bool``: cheap recognition (key names and shapes only) of a file
+    #: in this layout, used when a ``weights=`` file does not fit the entry's own format.
+    sniff: Factory | None = None
+    #: ``infer_kwargs(state_dict, kwargs) -> dict``: architecture kwargs read off a checkpoint's
+    #: shapes (block counts, widths), used only when the user asks (``infer_architecture=True``).
+    infer_kwargs: Factory | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,38 @@ class WeightSource:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class DataSource:
+    """One official download of a dataset: an archive (zip/tar) or file, with its sha256.
+
+    ``root`` is the folder inside the archive that holds the dataset's layout.
+    """
+
+    url: str
+    sha256: str | None = None
+    file_name: str | None = None
+    root: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An evaluation or training dataset in one of the zoo's layouts.
+
+    ``layout`` is one of ``sr-pairs`` (HR/LR images by scale), ``paired`` (A/B pairs),
+    ``unpaired`` (trainA/trainB/testA/testB folders), ``images`` (a plain folder, e.g. style
+    content images). ``options`` holds layout details (scales, splits, file patterns).
+    Local copies override the download: ``--data NAME=DIR`` or ``ZOO_DATA``.
+    """
+
+    name: str
+    task: str
+    layout: str
+    sources: tuple[DataSource, ...] = ()
+    description: str = ""
+    license: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
 RECORD_KINDS: dict[str, tuple[type, str, str]] = {
     # kind: (record type, hook name, key attribute)
     "architecture": (Architecture, "zoo_register_architectures", "name"),
@@ -92,6 +141,7 @@ RECORD_KINDS: dict[str, tuple[type, str, str]] = {
     "task": (Task, "zoo_register_tasks", "name"),
     "weight_format": (WeightFormat, "zoo_register_weight_formats", "name"),
     "weight_source": (WeightSource, "zoo_register_weight_sources", "scheme"),
+    "dataset": (Dataset, "zoo_register_datasets", "name"),
 }
 
 

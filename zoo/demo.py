@@ -50,7 +50,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_demo_parser(sub) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="upscale a bundled sample 4x with a real SR model, offline; print PSNR and time")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"super-resolution entry (default {DEFAULT_MODEL})")
     p.add_argument("-o", "--output", default="demo-out", help="output folder (default demo-out)")

@@ -63,6 +63,15 @@ def zoo_register_weight_sources(register: Callable) -> None:
 
 
 @hookspec
+def zoo_register_datasets(register: Callable) -> None:
+    """Register datasets: ``register(Dataset(name="set5", task="super-resolution", layout="sr-pairs", ...))``.
+
+    A dataset names its official downloads (with sha256) and its layout; benchmark suites and
+    catalog entries refer to it by name, and training reads folders in the same layouts.
+    """
+
+
+@hookspec
 def zoo_register_catalogs(register: Callable) -> None:
     """Register catalog files: ``register(path_to_yaml)``.
 

@@ -68,9 +68,9 @@ class ZooPluginManager:
         self._tables: dict[str, ComponentTable] | None = None
         self._catalog: Any = None
         if core:
-            from . import default_catalog
+            from . import core_plugin
 
-            self.pm.register(default_catalog, name=CORE_PLUGIN_NAME)
+            self.pm.register(core_plugin, name=CORE_PLUGIN_NAME)
         if entry_points:
             self.load_entry_points()
             self.load_plugins_dir()

@@ -37,7 +37,7 @@ def _add_inception(p: argparse.ArgumentParser) -> None:
     _add_device(p, 50)
 
 
-def add_metric_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``metric`` command (with its own sub-commands) to the zoo CLI."""
     parser = subparsers.add_parser("metric", help="image quality metrics between folders (fid, kid, lpips, psnr, ssim)")
     sub = parser.add_subparsers(dest="metric_command", required=True, metavar="METRIC")

@@ -1,4 +1,4 @@
-"""The core's own plugin: it registers the zoo's catalog, ``registry.yaml``."""
+"""The core's own plugin: the zoo's catalog (``registry.yaml``) and the components that belong to no model family."""
 
 from __future__ import annotations
 
