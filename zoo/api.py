@@ -9,7 +9,8 @@ from typing import Any, Mapping
 from typing import TYPE_CHECKING
 
 from .catalog import Entry
-from .errors import WeightsError
+from .components import Registered
+from .errors import ComponentArgumentsError, WeightsError
 from .hub import ResolvedWeights, resolve_weights
 from .plugins import get_manager
 
@@ -31,15 +32,61 @@ def _entry(name_or_entry: str | Entry) -> Entry:
     return name_or_entry if isinstance(name_or_entry, Entry) else get_entry(name_or_entry)
 
 
+def _construct(kind: str, name: str, factory: Any, kwargs: Mapping[str, Any], where: str = "") -> Any:
+    """Call a component's factory; bad arguments become one ComponentArgumentsError naming them."""
+    try:
+        return factory(**kwargs)
+    except (TypeError, ValueError, AssertionError, KeyError) as exc:
+        raise ComponentArgumentsError(f"{kind} {name!r}{where} rejected kwargs {dict(kwargs)}: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+
+
 def build_model(name_or_entry: str | Entry, **overrides: Any) -> nn.Module:
     """The entry's network with freshly initialised weights; ``overrides`` replace architecture kwargs."""
     entry = _entry(name_or_entry)
     factory = get_manager().components("architecture").get(entry.architecture).load("factory")
-    kwargs = {**entry.kwargs, **overrides}
-    try:
-        return factory(**kwargs)
-    except TypeError as exc:
-        raise TypeError(f"architecture {entry.architecture!r} of entry {entry.name!r} rejected kwargs {kwargs}: {exc}") from exc
+    where = f" of entry {entry.name!r} ({entry.source})" if entry.source else f" of entry {entry.name!r}"
+    return _construct("architecture", entry.architecture, factory, {**entry.kwargs, **overrides}, where)
+
+
+def list_components(kind: str | None = None) -> list[str] | dict[str, list[str]]:
+    """Names of the registered components of ``kind`` ('architecture', 'loss', 'task', 'weight_format',
+    'weight_source', 'dataset'), or, without ``kind``, a mapping of every kind to its names."""
+    from .components import RECORD_KINDS
+
+    manager = get_manager()
+    if kind is not None:
+        return list(manager.components(kind))
+    return {k: list(manager.components(k)) for k in RECORD_KINDS}
+
+
+def get_component(kind: str, name: str) -> Registered:
+    """The registered record of one component (``.record``) and the plugin that provides it (``.provider``)."""
+    return get_manager().components(kind).get(name)
+
+
+def get_architecture(name: str, **kwargs: Any) -> nn.Module:
+    """A registered architecture built with ``kwargs`` (random weights): ``zoo.get_architecture("rrdbnet", num_block=6)``."""
+    factory = get_component("architecture", name).load("factory")
+    return _construct("architecture", name, factory, kwargs)
+
+
+def get_loss(name: str, **kwargs: Any) -> Any:
+    """A registered loss, ready to call: a loss class is instantiated with ``kwargs``; a loss function is
+    returned as is, or with ``kwargs`` bound (``functools.partial``)."""
+    import functools
+    import inspect
+
+    factory = get_component("loss", name).load("factory")
+    if inspect.isclass(factory):
+        return _construct("loss", name, factory, kwargs)
+    if kwargs:
+        try:
+            inspect.signature(factory).bind_partial(**kwargs)
+        except TypeError as exc:
+            raise ComponentArgumentsError(f"loss {name!r} rejected kwargs {kwargs}: {exc}") from exc
+        return functools.partial(factory, **kwargs)
+    return factory
 
 
 def read_weights(resolved: ResolvedWeights) -> Mapping[str, torch.Tensor]:

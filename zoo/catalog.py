@@ -100,17 +100,33 @@ class Entry:
 
 _ENTRY_KEYS = {"name", "task", "architecture", "weights", "processing", "description", "paper", "dataset",
                "metrics", "license", "tags"}
-_WEIGHT_KEYS = {f.name for f in fields(WeightSpec)} | {"url"}
+_WEIGHT_KEYS = {f.name for f in fields(WeightSpec)} | {"url", "path", "file"}
+#: Spellings of a weight source's location; ``path``/``file`` are local files (relative: to the catalog's folder).
+_LOCATION_KEYS = ("uri", "url", "path", "file")
 _PROCESSING_KEYS = {f.name for f in fields(Processing)}
 
 
 class _Where:
-    def __init__(self, source: str, entry: str | None = None) -> None:
-        self.source, self.entry = source, entry
+    def __init__(self, source: str, entry: str | None = None, index: int | None = None) -> None:
+        self.source, self.entry, self.index = source, entry, index
+
+    def _place(self) -> str:
+        if self.entry:
+            return f"{self.source}: entry {self.entry!r}"
+        return f"{self.source}: entries[{self.index}]" if self.index is not None else self.source
 
     def fail(self, field_name: str, problem: str) -> CatalogError:
-        where = f"{self.source}: entry {self.entry!r}" if self.entry else self.source
-        return CatalogError(f"{where}: field {field_name!r}: {problem}")
+        return CatalogError(f"{self._place()}: field {field_name!r}: {problem}")
+
+    def missing(self, field_name: str) -> CatalogError:
+        return CatalogError(f"{self._place()}: missing required field {field_name!r}")
+
+
+def _required(where: _Where, name: str, value: Any, types: type | tuple[type, ...], what: str) -> Any:
+    """Like :func:`_expect`, but an absent (or null) value is reported as a missing required field."""
+    if value is None:
+        raise where.missing(name)
+    return _expect(where, name, value, types, what)
 
 
 def _expect(where: _Where, name: str, value: Any, types: type | tuple[type, ...], what: str) -> Any:
@@ -138,10 +154,14 @@ def _parse_weight(where: _Where, index: int, data: Any) -> WeightSpec:
     prefix = f"weights[{index}]."
     _expect(where, f"weights[{index}]", data, dict, "a mapping")
     _unknown(where, prefix, data, _WEIGHT_KEYS)
-    uri = data.get("uri", data.get("url"))
-    if "uri" in data and "url" in data:
-        raise where.fail(prefix + "url", "give either 'url' or 'uri', not both")
-    _expect(where, prefix + "url", uri, str, "a URL or URI string")
+    given = [key for key in _LOCATION_KEYS if key in data]
+    if len(given) > 1:
+        raise where.fail(prefix + given[1], f"give one of {', '.join(map(repr, _LOCATION_KEYS))}, not {' and '.join(given)}")
+    if not given:
+        raise where.missing(prefix + "url")
+    uri = _required(where, prefix + given[0], data[given[0]], str, "a URL, URI or path string")
+    if given[0] in ("path", "file") and "://" in uri:
+        raise where.fail(prefix + given[0], f"expected a local path, got the URI {uri!r} (use 'url:' for it)")
     sha = data.get("sha256")
     if sha is not None:
         _expect(where, prefix + "sha256", sha, str, "a hex string")
@@ -182,21 +202,20 @@ def _parse_processing(where: _Where, data: Any) -> Processing:
     return Processing(**kw)
 
 
-def parse_entry(data: Any, source: str, provider: str = "") -> Entry:
+def parse_entry(data: Any, source: str, provider: str = "", index: int | None = None) -> Entry:
     """Validate one raw YAML mapping and turn it into an :class:`Entry`."""
-    where = _Where(source)
+    where = _Where(source, index=index)
     _expect(where, "entries[]", data, dict, "a mapping")
-    name = data.get("name")
-    _expect(where, "name", name, str, "a string")
+    name = _required(where, "name", data.get("name"), str, "a string")
     where.entry = name
     _unknown(where, "", data, _ENTRY_KEYS)
-    task = _expect(where, "task", data.get("task"), str, "a task name")
+    task = _required(where, "task", data.get("task"), str, "a task name")
     arch = data.get("architecture")
     if isinstance(arch, str):
         arch = {"name": arch}
-    _expect(where, "architecture", arch, dict, "a mapping with 'name' and optional 'kwargs'")
+    _required(where, "architecture", arch, dict, "a mapping with 'name' and optional 'kwargs'")
     _unknown(where, "architecture.", arch, {"name", "kwargs"})
-    arch_name = _expect(where, "architecture.name", arch.get("name"), str, "an architecture name")
+    arch_name = _required(where, "architecture.name", arch.get("name"), str, "an architecture name")
     kwargs = _expect(where, "architecture.kwargs", arch.get("kwargs") or {}, dict, "a mapping")
     weights_raw = data.get("weights") or []
     _expect(where, "weights", weights_raw, list, "a list of sources")
@@ -207,7 +226,7 @@ def parse_entry(data: Any, source: str, provider: str = "") -> Entry:
         _expect(where, f"metrics[{i}]", m, dict, "a mapping")
         for req in ("metric", "value"):
             if req not in m:
-                raise where.fail(f"metrics[{i}].{req}", "missing")
+                raise where.missing(f"metrics[{i}].{req}")
     for key in ("description", "dataset", "license"):
         if data.get(key) is not None:
             _expect(where, key, data[key], str, "a string")
@@ -233,7 +252,7 @@ def read_catalog_file(path: Path, provider: str = "") -> list[Entry]:
     _expect(where, "(top level)", data, dict, "a mapping with an 'entries' list")
     _unknown(where, "", data, {"entries", "defaults", "anchors"})  # 'anchors'/'defaults' hold YAML anchors only
     entries = _expect(where, "entries", data.get("entries") or [], list, "a list")
-    return [parse_entry(item, str(path), provider) for item in entries]
+    return [parse_entry(item, str(path), provider, index=i) for i, item in enumerate(entries)]
 
 
 class Catalog:
@@ -272,3 +291,65 @@ class Catalog:
     def names(self, pattern: str | None = None, task: str | None = None) -> list[str]:
         return [e.name for e in self if (pattern is None or fnmatch.fnmatchcase(e.name, pattern))
                 and (task is None or e.task == task)]
+
+
+# -- the schema, documented for plugin authors (``zoo catalog schema``) ----------------------------
+_FIELD_DOCS: dict[str, dict[str, str]] = {
+    "entry": {
+        "name": "required. Unique model name (`zoo.load(name)`); lowercase-with-dashes by convention",
+        "task": "required. A registered task name (see below); it picks the inference pipeline",
+        "architecture": "required. `{name: ARCH, kwargs: {...}}` or just `ARCH`: a registered architecture and its "
+                        "constructor arguments",
+        "weights": "list of weight sources, tried in order (fields below)",
+        "processing": "how images become model inputs and back (fields below)",
+        "description": "free text shown by `zoo info`",
+        "paper": "mapping, e.g. `{title: ..., url: ...}`",
+        "dataset": "name of the dataset the weights were trained on",
+        "metrics": "list of `{metric: NAME, value: NUMBER, ...}` (published or measured numbers)",
+        "license": "license of the weights",
+        "tags": "list of strings",
+    },
+    "weights[]": {
+        "url": "required (or one of its spellings `uri`, `path`, `file`): an http(s) URL, a `file://` URL, a plugin "
+               "URI `scheme://...`",
+        "uri": "same as `url`",
+        "path": "a local file; relative paths resolve against the catalog file's folder (ship weights in your package)",
+        "file": "same as `path`",
+        "file_name": "name of the file in the cache (default: the URL's last segment)",
+        "sha256": "64 hex digits; downloads are verified against it",
+        "member": "file to extract when the URL is a zip/tar archive",
+        "format": "a registered weight format (default `state_dict`: a plain .pth/.safetensors state_dict)",
+        "license": "license of this file",
+        "description": "free text",
+    },
+    "processing": {
+        "value_range": "[low, high] the network reads (default [0, 1])",
+        "output_range": "[low, high] the network writes (default: value_range)",
+        "size_multiple": "inputs are reflect-padded to a multiple of this and cropped back (default 1)",
+        "scale": "output size / input size; the conformance check verifies it against the network (default 1)",
+        "channels": "image channels the network reads (default 3)",
+        "quantize": "`round` (default) or `truncate` when writing 8-bit images",
+        "domains": "mapping naming the input/output domains, e.g. `{input: horse, output: zebra}`",
+        "tile": "default tile size in pixels for large images (0: whole image)",
+        "tile_pad": "context pixels around each tile (default 10)",
+        "options": "task options; the core reads `keep_gray`, `tileable` (false for networks that normalise over "
+                   "the whole image) and `modes` (name -> 'pkg.mod:context_manager_factory')",
+    },
+}
+
+
+def schema_markdown(task_names: Iterable[str] = ()) -> str:
+    """The catalog schema as Markdown: every field the validator accepts, with the known task names."""
+    sections = [("entry", sorted(_ENTRY_KEYS), "Top level of a catalog file: `entries: [ENTRY, ...]` "
+                 "(`anchors:`/`defaults:` may hold YAML anchors). Fields of an entry:"),
+                ("weights[]", sorted(_WEIGHT_KEYS), "Fields of each item of `weights`:"),
+                ("processing", sorted(_PROCESSING_KEYS), "Fields of `processing`:")]
+    lines = ["# Catalog schema", ""]
+    for section, keys, intro in sections:
+        lines += [f"## {section}", "", intro, ""]
+        docs = _FIELD_DOCS[section]
+        lines += [f"- `{key}`: {docs.get(key, 'see the documentation of the plugin that reads it')}" for key in keys]
+        lines.append("")
+    tasks = sorted(task_names)
+    lines += ["## Known tasks", "", ", ".join(f"`{t}`" for t in tasks) if tasks else "(none registered)", ""]
+    return "\n".join(lines)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -125,18 +126,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plugins(args: argparse.Namespace) -> int:
-    from .plugins import get_manager
-
-    infos = get_manager().plugin_infos()
-    if args.json:
-        print(json.dumps([vars(i) for i in infos], indent=1))
-        return 0
-    _print_table([[i.name, i.distribution or "-", i.version or "-", ",".join(h.removeprefix("zoo_register_") for h in i.hooks)
-                   or "-", i.error or "ok"] for i in infos], ["plugin", "distribution", "version", "hooks", "status"])
-    return 0
-
-
 def cmd_cache(args: argparse.Namespace) -> int:
     from .hub import sha256_of, weights_dir
     from .plugins import get_manager
@@ -212,10 +201,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ext", help="output extension (default: the input's; 16-bit results are PNG)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("plugins", help="installed plugins: name, version, hooks, load errors")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_plugins)
-
     p = sub.add_parser("cache", help="inspect or clean the weights cache")
     p.add_argument("action", choices=["ls", "verify", "rm"])
     p.add_argument("targets", nargs="*", help="for rm: substrings of cached paths")
@@ -235,6 +220,7 @@ SUBCOMMAND_MODULES = (
     "zoo.demo",
     "zoo.bench",
     "zoo.metrics.cli",
+    "zoo.cli_plugins",
 )
 
 
@@ -251,12 +237,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handler, not at interpreter exit
+        return status
     except ZooError as exc:
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `zoo list | head -1`: the reader left; end quietly like other Unix tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        return 141
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import paths are imported on first use, so discovering components stays cheap.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Union
 
@@ -95,11 +97,17 @@ class WeightFormat:
 
 @dataclass(frozen=True)
 class WeightSource:
-    """A resolver for weight URIs of one scheme (``scheme://...``)."""
+    """A resolver for weight URIs of one scheme (``scheme://...``).
+
+    ``resolver(uri, context) -> path`` (see :class:`zoo.hub.ResolveContext`). ``example_uri`` is a URI
+    the conformance check resolves (offline) to test the resolver; catalog entries using the scheme
+    are resolved too.
+    """
 
     scheme: str
     resolver: Factory
     description: str = ""
+    example_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,57 @@ RECORD_KINDS: dict[str, tuple[type, str, str]] = {
     "weight_source": (WeightSource, "zoo_register_weight_sources", "scheme"),
     "dataset": (Dataset, "zoo_register_datasets", "name"),
 }
+
+
+#: The attributes of each record type that name code (import paths or callables).
+CODE_FIELDS: dict[str, tuple[str, ...]] = {
+    "architecture": ("factory",),
+    "loss": ("factory", "example_inputs"),
+    "task": ("pipeline", "trainer"),
+    "weight_format": ("reader", "adapter", "sniff", "infer_kwargs"),
+    "weight_source": ("resolver",),
+    "dataset": (),
+}
+
+
+def _check_import_path(target: str, what: str) -> None:
+    """Syntax of ``"pkg.module:attr"`` and, without importing anything new, that the module exists."""
+    module_name, sep, attr = target.partition(":")
+    if not (sep and module_name and attr and all(p.isidentifier() for p in module_name.split("."))
+            and all(p.isidentifier() for p in attr.split("."))):
+        raise PluginError(f"{what} {target!r} is not an import path of the form 'pkg.module:attr'")
+    if module_name in sys.modules:
+        return
+    parent = module_name.rpartition(".")[0]
+    # find_spec of a dotted name imports its parents: only look that deep where they are imported already
+    probe = module_name if not parent or parent in sys.modules else module_name.split(".")[0]
+    try:
+        found = importlib.util.find_spec(probe)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise PluginError(f"{what} {target!r}: module {probe!r} cannot be found (not installed, or left out of the wheel?)")
+
+
+def validate_record(kind: str, record: Any) -> str:
+    """Check one registered record of ``kind`` without importing its code; return its name. Raises PluginError."""
+    record_type, hook_name, key_attr = RECORD_KINDS[kind]
+    if not isinstance(record, record_type):
+        raise PluginError(f"its hook {hook_name} registered {record!r}; expected a zoo.{record_type.__name__} record")
+    key = getattr(record, key_attr)
+    if not isinstance(key, str) or not key.strip():
+        raise PluginError(f"it registered a {kind} with an empty {key_attr} ({record!r})")
+    for attr in CODE_FIELDS[kind]:
+        target = getattr(record, attr)
+        what = f"{kind} {key!r}: {attr}"
+        if target is None:
+            if attr in ("factory", "pipeline", "resolver"):
+                raise PluginError(f"{what} is missing")
+        elif isinstance(target, str):
+            _check_import_path(target, what)
+        elif not callable(target):
+            raise PluginError(f"{what} is {target!r}; expected a callable or an import path 'pkg.module:attr'")
+    return key
 
 
 @dataclass(frozen=True)

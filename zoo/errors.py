@@ -18,6 +18,13 @@ class UnknownNameError(ZooError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ComponentArgumentsError(ZooError, ValueError, TypeError):
+    """A registered component (architecture, loss) refused the arguments it was built with.
+
+    Also a TypeError, as the constructor's own error was, so older ``except TypeError`` still works.
+    """
+
+
 class CatalogError(ZooError):
     """A catalog file or entry does not match the schema."""
 
