@@ -6,17 +6,25 @@ Enable with ``pytest_plugins = ["zoo.testing"]`` in a ``conftest.py``. Fixtures:
 ``empty_zoo_manager`` the same with no entry points loaded: only what the test registers
 ``register_plugin``  ``register_plugin(obj, name=None)`` registers a plugin for the duration of a test
 
-:func:`check_plugin` is the conformance check: every component a plugin registers builds and
-runs on a tiny input, and every catalog entry it brings validates against the registered components.
+:func:`check_plugin` is the conformance check (:mod:`zoo.conformance`): every component a plugin registers
+imports, builds and runs on a tiny input (losses: a finite scalar that gradients flow through), and every
+catalog entry it brings builds, loads its weights strictly where they are reachable offline, and turns a
+small image into an output of the size ``processing.scale`` promises. Failures are AssertionErrors naming
+the plugin, the component and what was expected vs got.
+
+:func:`write_dist_info` installs a plugin through an entry point without pip (a ``*.dist-info`` folder), to
+test how the zoo loads it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
-from .plugins import ZooPluginManager, use_manager
+from .conformance import ConformanceReport
+from .plugins import ENTRY_POINT_GROUP, ZooPluginManager, use_manager
 
 
 @pytest.fixture
@@ -48,11 +56,26 @@ def register_plugin(zoo_manager: ZooPluginManager) -> Iterator[Callable[..., str
             zoo_manager.unregister(name)
 
 
-def check_plugin(manager: ZooPluginManager, plugin_name: str) -> dict[str, list[str]]:
-    """Build and run everything ``plugin_name`` registered; return the names checked per kind.
+def check_plugin(manager: ZooPluginManager, plugin_name: str, *, entries: Iterable[str] | None = None,
+                 pretrained: bool | Iterable[str] = True) -> ConformanceReport:
+    """Build and run everything ``plugin_name`` registered; return the names checked per kind (``report.notes``
+    says what was skipped, e.g. weights not reachable offline).
 
-    Raises AssertionError naming the component that failed.
+    ``entries`` limits the catalog entries checked; ``pretrained`` is True, False or the entry names whose
+    weights are loaded. Raises AssertionError naming the plugin, the component and expected vs got.
     """
     from .conformance import run_conformance
 
-    return run_conformance(manager, plugin_name)
+    return run_conformance(manager, plugin_name, entries=entries, pretrained=pretrained)
+
+
+def write_dist_info(site: str | Path, distribution: str, entry_points: dict[str, str], version: str = "0.1",
+                    group: str = ENTRY_POINT_GROUP) -> Path:
+    """Make ``site`` (a folder on ``sys.path``/``PYTHONPATH``) hold an installed distribution whose entry points
+    of ``group`` are ``{name: "module[:attr]"}``: what pip leaves behind, without pip. Returns the dist-info."""
+    folder = Path(site) / f"{distribution.replace('-', '_')}-{version}.dist-info"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+    lines = [f"[{group}]"] + [f"{name} = {target}" for name, target in entry_points.items()]
+    (folder / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return folder
