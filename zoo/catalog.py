@@ -17,6 +17,7 @@ import yaml
 from .errors import CatalogError, UnknownNameError
 
 SHA256_HEX = set("0123456789abcdef")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser: 10x faster, same result
 
 
 @dataclass(frozen=True)
@@ -245,7 +246,7 @@ def read_catalog_file(path: Path, provider: str = "") -> list[Entry]:
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read catalog file registered by plugin {provider!r}: {exc}") from exc
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
     where = _Where(str(path))

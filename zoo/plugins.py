@@ -109,8 +109,12 @@ def _reason(exc: BaseException) -> str:
 
 def _unknown_hook_message(plugin_name: str, unknown: list[str]) -> str:
     parts = []
+    suffixes = {h.removeprefix("zoo_register_"): h for h in HOOK_NAMES}
     for hook in unknown:
-        close = difflib.get_close_matches(hook, HOOK_NAMES, n=1)
+        tail = hook.removeprefix("zoo_register_").removeprefix("zoo_")
+        same_start = [h for s, h in suffixes.items() if len(tail) >= 4 and s.startswith(tail[:4])]
+        close = same_start if len(same_start) == 1 else [
+            suffixes[s] for s in difflib.get_close_matches(tail, list(suffixes), n=1, cutoff=0.5)]
         parts.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return (f"plugin {plugin_name!r} implements unknown hook {', '.join(parts)}; "
             f"the zoo's hooks are {', '.join(HOOK_NAMES)}")

@@ -1,4 +1,4 @@
-"""An example third-party zoo plugin (entry point ``example`` in group ``zoo``)."""
+"""An example third-party zoo plugin (entry point ``example`` in group ``zoo``): one hook of each kind."""
 
 from __future__ import annotations
 
@@ -21,13 +21,31 @@ def zoo_register_tasks(register):
 
 @zoo.hookimpl
 def zoo_register_losses(register):
-    register(zoo.Loss(name="total_variation", factory="zoo_example.network:total_variation"))
+    # total_variation takes one image, not (prediction, target): example_inputs says how to call it
+    register(zoo.Loss(name="total_variation", factory="zoo_example.network:total_variation",
+                      description="anisotropic total variation of an image batch (a smoothness regulariser)",
+                      example_inputs="zoo_example.network:total_variation_example_inputs"))
+
+
+@zoo.hookimpl
+def zoo_register_weight_formats(register):
+    register(zoo.WeightFormat(name="unsharp-json", reader="zoo_example.network:read_unsharp_json",
+                              adapter="zoo_example.network:adapt_unsharp_kernel",
+                              description="a JSON file {sigma, amount}: read as a 3x3 kernel, expanded to the "
+                                          "model's channels"))
 
 
 @zoo.hookimpl
 def zoo_register_weight_sources(register):
     register(zoo.WeightSource(scheme="unsharp", resolver="zoo_example.network:resolve_unsharp_weights",
-                              description="computes unsharp-mask weights locally: unsharp://sigma=1.0,amount=1.0"))
+                              description="computes unsharp-mask weights locally: unsharp://sigma=1.0,amount=1.0",
+                              example_uri="unsharp://sigma=2.0,amount=0.5"))
+
+
+@zoo.hookimpl
+def zoo_register_datasets(register):
+    register(zoo.Dataset(name="example-own-photos", task="enhancement", layout="images",
+                         description="a folder of your own photos to sharpen: --data example-own-photos=DIR"))
 
 
 @zoo.hookimpl

@@ -34,6 +34,11 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
 
+def total_variation_example_inputs() -> tuple[tuple[torch.Tensor], dict]:
+    """``(args, kwargs)`` for one call of :func:`total_variation`, for the zoo's conformance check."""
+    return (torch.rand(2, 3, 16, 16, requires_grad=True),), {}
+
+
 def resolve_unsharp_weights(uri: str, context) -> Path:
     """``unsharp://sigma=S,amount=A`` -> a safetensors file in the zoo cache, computed once."""
     from zoo.serialization import save_state_dict
@@ -45,3 +50,24 @@ def resolve_unsharp_weights(uri: str, context) -> Path:
     if not path.is_file():
         save_state_dict(unsharp_state_dict(channels, sigma, amount), path)
     return path
+
+
+def read_unsharp_json(path) -> dict[str, torch.Tensor]:
+    """Weight format ``unsharp-json`` reader: ``{"sigma": S, "amount": A}`` -> a one-channel kernel and bias."""
+    import json
+
+    from zoo.errors import WeightsError
+
+    try:
+        params = json.loads(Path(path).read_text(encoding="utf-8"))
+        sigma, amount = float(params["sigma"]), float(params["amount"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{path}: expected JSON {{\"sigma\": S, \"amount\": A}} ({type(exc).__name__}: {exc})") from exc
+    return unsharp_state_dict(1, sigma, amount)
+
+
+def adapt_unsharp_kernel(state_dict, model: nn.Module) -> dict[str, torch.Tensor]:
+    """Repeat the one-channel kernel for each channel of the model (a depthwise convolution)."""
+    channels = model.conv.weight.shape[0]
+    return {"conv.weight": state_dict["conv.weight"].expand(channels, 1, 3, 3).clone(),
+            "conv.bias": state_dict["conv.bias"].expand(channels).clone()}
