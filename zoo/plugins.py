@@ -6,7 +6,7 @@ raises or has a misspelt name, a bad record, a catalog that does not parse, a na
 is dropped whole: a :class:`ZooPluginWarning` names it and the reason, ``zoo plugins`` shows it as
 failed, and the rest of the zoo works without it. Environment:
 
-``ZOO_LOAD_PLUGINS``     comma list of plugin names to load (set but empty: only the core)
+``ZOO_LOAD_PLUGINS``     comma list of entry-point plugins to load (set but empty: only the core)
 ``ZOO_DISABLE_PLUGINS``  comma list of plugin names never to load (``dir:NAME`` for a plugins-dir file)
 ``ZOO_STRICT_PLUGINS=1`` a plugin that fails is an error, not a warning (plugin development, CI)
 ``ZOO_PREFER``           comma list of plugins whose names win clashes (earlier wins), built-ins included
@@ -144,8 +144,8 @@ class ZooPluginManager:
             self.load_plugins_dir()
 
     # -- loading ---------------------------------------------------------------------------
-    def _wanted(self, name: str) -> bool:
-        allow = _env_list("ZOO_LOAD_PLUGINS")
+    def _wanted(self, name: str, entry_point: bool = True) -> bool:
+        allow = _env_list("ZOO_LOAD_PLUGINS") if entry_point else None  # a plugins dir is chosen explicitly
         deny = set(_env_list("ZOO_DISABLE_PLUGINS") or [])
         if name in deny or (allow is not None and name not in allow):
             return False
@@ -174,7 +174,7 @@ class ZooPluginManager:
             return
         for path in sorted(Path(folder).glob("*.py")):
             name = f"dir:{path.stem}"
-            if not self._wanted(name):
+            if not self._wanted(name, entry_point=False):
                 continue
             info = PluginInfo(name, distribution=str(path))
             try:
