@@ -5,6 +5,14 @@ Plugins hand over small typed records (see :mod:`zoo.components`) that name thei
 by import path, so listing the zoo never imports a model module. Pluggy passes only the
 arguments an implementation asks for, so a hook may gain arguments without breaking
 existing plugins.
+
+Everything one plugin registers (all its hooks, records and catalog files) is validated
+together: if any of it fails, the whole plugin is disabled with a warning naming it, and
+the rest of the zoo works (``ZOO_STRICT_PLUGINS=1`` makes it an error). A function named
+``zoo_register_*`` counts as an implementation even without ``@zoo.hookimpl`` (as in
+pytest), so a misspelt hook name is reported instead of silently ignored.
+Names are shared by all plugins: a name that a built-in plugin already has is refused
+unless the user sets ``ZOO_PREFER=<plugin>`` (see docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -57,8 +65,26 @@ def zoo_register_weight_sources(register: Callable) -> None:
 
     ``register(WeightSource(scheme="pypi-ncnn", resolver="pkg.mod:resolve"))`` makes
     ``pypi-ncnn://...`` URIs in the catalog (or in ``zoo.load(weights=...)``) resolvable.
-    The resolver is called as ``resolver(uri, context)`` and returns a local file path, or
-    raises :class:`zoo.errors.WeightsUnavailableError` saying what the user can do.
+    The resolver is called as ``resolver(uri, context)`` and returns the path of an existing
+    local file (or folder, for multi-file formats), or raises
+    :class:`zoo.errors.WeightsUnavailableError` saying what the user can do.
+
+    ``context`` is a :class:`zoo.hub.ResolveContext`:
+
+    - ``context.spec``: the catalog's :class:`~zoo.catalog.WeightSpec` (``uri``, ``sha256``,
+      ``file_name``, ``format``, ...);
+    - ``context.entry``: the catalog entry being loaded (``entry.kwargs``, ``entry.name``),
+      or None when a bare URI was given;
+    - ``context.offline``: True under ``ZOO_OFFLINE=1`` (and in the conformance check):
+      never touch the network, raise WeightsUnavailableError if the file is not local;
+    - ``context.cache_dir``: the zoo's weights cache (``$ZOO_HOME/weights``); keep files
+      in a sub-folder named after your scheme;
+    - ``context.progress``: whether a download may show a progress bar.
+
+    Helpers: :func:`zoo.serialization.save_state_dict` writes a state_dict atomically,
+    :func:`zoo.hub.fetch_file` downloads into the cache (sha256-checked, atomic, locked),
+    :func:`zoo.hub.atomic_path` gives a temporary path renamed into place on success.
+    ``WeightSource.example_uri`` is resolved by the conformance check.
     """
 
 
