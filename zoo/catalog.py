@@ -206,7 +206,9 @@ def _parse_processing(where: _Where, data: Any) -> Processing:
 def parse_entry(data: Any, source: str, provider: str = "", index: int | None = None) -> Entry:
     """Validate one raw YAML mapping and turn it into an :class:`Entry`."""
     where = _Where(source, index=index)
-    _expect(where, "entries[]", data, dict, "a mapping")
+    if not isinstance(data, dict):
+        raise CatalogError(f"{where._place()}: expected an entry (a mapping with name, task, architecture), "
+                           f"got {type(data).__name__} {data!r}")
     name = _required(where, "name", data.get("name"), str, "a string")
     where.entry = name
     _unknown(where, "", data, _ENTRY_KEYS)
@@ -250,7 +252,9 @@ def read_catalog_file(path: Path, provider: str = "") -> list[Entry]:
     except yaml.YAMLError as exc:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
     where = _Where(str(path))
-    _expect(where, "(top level)", data, dict, "a mapping with an 'entries' list")
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: expected a mapping with an 'entries' list at the top level, "
+                           f"got {type(data).__name__}")
     _unknown(where, "", data, {"entries", "defaults", "anchors"})  # 'anchors'/'defaults' hold YAML anchors only
     entries = _expect(where, "entries", data.get("entries") or [], list, "a list")
     return [parse_entry(item, str(path), provider, index=i) for i, item in enumerate(entries)]

@@ -201,10 +201,12 @@ class ZooPluginManager:
         the zoo's hook specifications (unknown hook name, unknown argument).
         """
         label = name or getattr(plugin, "__name__", None) or repr(plugin)
+        already = self.pm.is_registered(plugin)  # then pluggy refuses it, and the registered one must stay
         try:
             registered = self.pm.register(plugin, name=name)
         except Exception as exc:  # noqa: BLE001 - pluggy leaves a half-registered plugin behind
-            self._forget(plugin)
+            if not already:
+                self._forget(plugin)
             raise PluginError(f"plugin {label!r} cannot be registered: {exc}") from exc
         if registered is None:
             raise PluginError(f"plugin {label!r} is blocked")

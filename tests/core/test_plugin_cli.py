@@ -127,3 +127,14 @@ def test_zoo_list_into_a_closed_pipe_ends_quietly():
     proc.wait(timeout=120)
     assert "BrokenPipeError" not in err and "Traceback" not in err and "Exception ignored" not in err, err
     assert proc.returncode == 141
+
+
+@pytest.mark.parametrize("text,says", [
+    ("entries:\n  - just-a-name\n", "entries\\[0\\]: expected an entry \\(a mapping with name, task, architecture\\), got str"),
+    ("- name: x\n", "expected a mapping with an 'entries' list at the top level, got list"),
+])
+def test_catalog_shape_errors_name_the_place(tmp_path, text, says):
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text)
+    with pytest.raises(CatalogError, match=says):
+        read_catalog_file(path, "p")

@@ -245,3 +245,12 @@ def test_register_refuses_unknown_hooks_and_leaves_nothing_behind(empty_zoo_mana
 
     empty_zoo_manager.register(Undecorated(), name="undecorated")
     assert "undecorated-task" in empty_zoo_manager.components("task")
+
+
+def test_a_second_entry_point_to_the_same_module_leaves_the_first_registered(tmp_path, monkeypatch):
+    source, files = _good("twice")
+    first = install("entry-point", tmp_path, monkeypatch, "twice", source, files)
+    write_dist_info(first.folder, "zoo-twice-again", {"twice-again": first.module})
+    manager, messages = load_with_warnings()
+    assert len(messages) == 1 and "'twice-again'" in messages[0] and "already registered" in messages[0]
+    assert manager.pm.has_plugin("twice") and "twice-model" in manager.catalog
