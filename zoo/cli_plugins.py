@@ -8,6 +8,7 @@ import json
 import re
 import sys
 import textwrap
+import warnings
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -28,11 +29,13 @@ def _wrap(label: str, names: list[str]) -> str:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from .plugins import get_manager
+    from .plugins import ZooPluginWarning, get_manager
 
     if getattr(args, "plugins_action", None) == "check":
         return _check(args)
-    infos = get_manager().plugin_infos()
+    with warnings.catch_warnings():  # the table shows each failure: no need to warn about it too
+        warnings.simplefilter("ignore", ZooPluginWarning)
+        infos = get_manager().plugin_infos()
     if args.json:
         print(json.dumps([asdict(i) for i in infos], indent=1))
         return 0

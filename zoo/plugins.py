@@ -240,7 +240,8 @@ class ZooPluginManager:
     # -- failures --------------------------------------------------------------------------
     def _fail(self, info: PluginInfo, reason: str, exc: BaseException | None = None) -> None:
         """Record a plugin as failed; warn (or raise in strict mode) naming it, the reason and the way out."""
-        reason = reason.removeprefix(f"plugin {info.name!r} ")
+        if reason.startswith(f"plugin {info.name!r} "):  # the label below names it already
+            reason = "it " + reason.removeprefix(f"plugin {info.name!r} ")
         info.error, info.status = reason, "failed"
         label = f"zoo plugin {info.name!r}" + (f" ({info.distribution} {info.version})" if info.version else "")
         if self.strict:

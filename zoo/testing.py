@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
-from .conformance import ConformanceReport
+from .conformance import DEFAULT_IMAGE_SIZE, ConformanceReport
 from .plugins import ENTRY_POINT_GROUP, ZooPluginManager, use_manager
 
 
@@ -57,16 +57,18 @@ def register_plugin(zoo_manager: ZooPluginManager) -> Iterator[Callable[..., str
 
 
 def check_plugin(manager: ZooPluginManager, plugin_name: str, *, entries: Iterable[str] | None = None,
-                 pretrained: bool | Iterable[str] = True) -> ConformanceReport:
+                 pretrained: bool | Iterable[str] = True,
+                 image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> ConformanceReport:
     """Build and run everything ``plugin_name`` registered; return the names checked per kind (``report.notes``
     says what was skipped, e.g. weights not reachable offline).
 
     ``entries`` limits the catalog entries checked; ``pretrained`` is True, False or the entry names whose
-    weights are loaded. Raises AssertionError naming the plugin, the component and expected vs got.
+    weights are loaded; ``image_size`` is the (height, width) of the image run through each entry's pipeline.
+    Raises AssertionError naming the plugin, the component and expected vs got.
     """
     from .conformance import run_conformance
 
-    return run_conformance(manager, plugin_name, entries=entries, pretrained=pretrained)
+    return run_conformance(manager, plugin_name, entries=entries, pretrained=pretrained, image_size=image_size)
 
 
 def write_dist_info(site: str | Path, distribution: str, entry_points: dict[str, str], version: str = "0.1",
