@@ -128,12 +128,12 @@ class VDSRPipeline(ImagePipeline):
         return meta
 
     def __call__(self, images: Any, *, scale: float | None = None, outscale: float | None = None,
-                 tile: int | str | None = None, tile_pad: int | None = None) -> Any:
+                 tile: int | str | None = None, tile_pad: int | None = None, **call_options: Any) -> Any:
         if scale is not None and outscale is not None and float(scale) != float(outscale):
             raise ValueError(f"give scale or outscale, not both with different values ({scale} vs {outscale})")
         factor = scale if scale is not None else outscale
         return super().__call__(images, tile=tile, tile_pad=tile_pad,
-                                outscale=None if factor is None else _check_scale(factor))
+                                outscale=None if factor is None else _check_scale(factor), **call_options)
 
     @torch.inference_mode()
     def process(self, x: torch.Tensor, *, tile: int | str | None = None, tile_pad: int | None = None,
