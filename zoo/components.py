@@ -95,11 +95,23 @@ class WeightFormat:
 
 @dataclass(frozen=True)
 class WeightSource:
-    """A resolver for weight URIs of one scheme (``scheme://...``)."""
+    """A resolver for weight URIs of one scheme (``scheme://...``).
+
+    ``resolver(uri, context) -> Path`` fetches or builds the file. Two optional helpers let the core
+    check and show what the source keeps in the cache (``zoo info``, ``zoo list``, ``zoo cache verify``,
+    and the sha256 check on first use); keep their modules free of torch imports:
+
+    - ``locate(uri, context) -> Path | None``: where the file of ``uri`` is (or would be) kept, without
+      fetching anything; ``None`` when the source cannot say.
+    - ``digest_files(path) -> list[Path]``: the files, in order, whose concatenated bytes the catalog's
+      ``sha256`` covers (default: ``[path]``), e.g. the variable files of a multi-file checkpoint.
+    """
 
     scheme: str
     resolver: Factory
     description: str = ""
+    locate: Factory | None = None
+    digest_files: Factory | None = None
 
 
 @dataclass(frozen=True)
