@@ -171,3 +171,44 @@ arg_batch_size = argparse_type(check_batch_size, "batch_size")
 arg_quality = argparse_type(check_quality, "quality")
 arg_workers = argparse_type(lambda v: check_int("workers", v, what=" (decoding processes; 0 decodes in-process)"),
                             "workers")
+
+
+def check_load_options(entry: Any, device: Any = None, dtype: Any = None, **pipeline_options: Any) -> None:
+    """What :func:`zoo.load` checks before building a model or reading weights, so a typo costs no download.
+
+    ``entry`` is a catalog entry; ``pipeline_options`` are the keyword arguments meant for its task's
+    pipeline (``tile``, ``tile_pad``, ``mode``, ``batch_size``, and whatever the pipeline adds).
+    """
+    import inspect
+
+    from .plugins import get_manager
+
+    check_device(device)
+    check_dtype(dtype)
+    tile = check_tile(pipeline_options.get("tile"))
+    check_tile_pad(pipeline_options.get("tile_pad"))
+    check_batch_size(pipeline_options.get("batch_size"))
+    processing_options = entry.processing.options
+    if tile and tile != "auto" and not processing_options.get("tileable", True):
+        raise OptionError(f"entry {entry.name!r} cannot be tiled (tile={tile!r}): its network normalises over the "
+                          "whole image, so tiles would come out different from the whole; use tile=0 (CLI: --tile 0)")
+    mode = pipeline_options.get("mode")
+    modes = dict(processing_options.get("modes") or {})
+    if mode is not None and mode != "eval" and mode not in modes:
+        raise OptionError(f"entry {entry.name!r} has no inference mode {mode!r} (modes: {', '.join(['eval', *modes])})")
+    pipeline_cls = get_manager().components("task").get(entry.task).load("pipeline")
+    accepted: set[str] = set()
+    for cls in getattr(pipeline_cls, "__mro__", (pipeline_cls,)):
+        init = cls.__dict__.get("__init__") if isinstance(cls, type) else cls
+        if init is None:
+            continue
+        try:
+            accepted |= {p.name for p in inspect.signature(init).parameters.values()
+                         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+        except (TypeError, ValueError):
+            return  # a signature we cannot read: let the pipeline itself complain
+    unknown = sorted(set(pipeline_options) - accepted)
+    if unknown:
+        known = sorted(accepted - {"self", "model", "entry", "device", "dtype", "weights"})
+        raise OptionError(f"unknown option(s) {', '.join(unknown)} for entry {entry.name!r} (task {entry.task!r}); "
+                          f"its pipeline takes: {', '.join(known)}")
