@@ -306,7 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, where it is handled, not at interpreter exit
+        return code
     except ZooError as exc:
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
         return 2
