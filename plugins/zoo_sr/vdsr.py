@@ -12,6 +12,7 @@ imports or runs anything from the file. :class:`VDSRPipeline` is the Y-channel p
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import replace
 from typing import Any
@@ -134,6 +135,9 @@ class VDSRPipeline(ImagePipeline):
         factor = scale if scale is not None else outscale
         return super().__call__(images, tile=tile, tile_pad=tile_pad,
                                 outscale=None if factor is None else _check_scale(factor), **call_options)
+
+    __call__.__doc__ = ("Upscale by ``scale`` (any factor >= 1; ``outscale`` is the same); other options as below.\n\n"
+                        + inspect.cleandoc(ImagePipeline.__call__.__doc__ or ""))
 
     @torch.inference_mode()
     def process(self, x: torch.Tensor, *, tile: int | str | None = None, tile_pad: int | None = None,
