@@ -144,7 +144,8 @@ def run_files(pipeline: Any, pairs: Sequence[tuple[Path, Path]], *, outscale: fl
 
     files = [file for file, _ in pairs]
     sizes = [image_size(f) or (-1 - i,) for i, f in enumerate(files)]  # unreadable headers: a batch each
-    batches = size_batches(sizes, batch_size, pipeline._batchable())
+    batchable = getattr(pipeline, "_batchable", lambda: batch_size == 1)()
+    batches = size_batches(sizes, batch_size, batchable)
     loader = DataLoader(_ImageFiles(files), batch_sampler=batches, collate_fn=_collate, num_workers=workers)
     result = RunResult()
     with tqdm(total=len(files), unit="img", file=sys.stderr, disable=not progress, leave=False) as bar:

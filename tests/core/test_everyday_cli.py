@@ -30,6 +30,20 @@ def test_list_task_families_aliases_and_several_patterns(capsys):
     assert zoo.list_models(["pix2pix-f*", "pix2pix-d*"]) == ["pix2pix-day2night", "pix2pix-facades-label2photo"]
 
 
+def test_list_with_the_weights_column_does_not_import_torch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import sys; from zoo.cli import main; main(['list']); "
+            "print('torch' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": f"{repo}:{repo / 'plugins'}"})
+    assert done.stderr.strip().splitlines()[-1] == "False", done.stderr
+    assert "weights here" in done.stdout
+
+
 def test_list_without_a_match_says_so_and_exits_1(capsys):
     assert main(["list", "--task", "inpainting"]) == 1
     captured = capsys.readouterr()
