@@ -305,6 +305,10 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import warnings
+
+    show = warnings.formatwarning
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"zoo {args.command}: warning: {message}\n"
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, where it is handled, not at interpreter exit
@@ -320,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
         return 141
+    finally:
+        warnings.formatwarning = show
 
 
 if __name__ == "__main__":
