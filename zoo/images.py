@@ -112,23 +112,24 @@ def _check_float_range(lo: float, hi: float, what: str) -> None:
 
 def array_to_tensor(arr: np.ndarray, name: str | None = None, kind: str = "numpy") -> tuple[torch.Tensor, ImageInfo]:
     """HxW[xC] uint8/uint16/float array -> (3,H,W) float [0,1] RGB tensor + info."""
+    label = f"image {name}" if name else "image"
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
-        raise ImageInputError(f"image {name or ''} has shape {arr.shape}; expected HxW, HxWx1, HxWx2, HxWx3 or HxWx4")
+        raise ImageInputError(f"{label} has shape {arr.shape}; expected HxW, HxWx1, HxWx2, HxWx3 or HxWx4")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ImageInputError(f"image {name or ''} is empty (shape {arr.shape})")
+        raise ImageInputError(f"{label} is empty (shape {arr.shape})")
     if arr.dtype == np.uint8:
         data, depth = arr.astype(np.float32) / 255.0, 8
     elif arr.dtype == np.uint16:
         data, depth = arr.astype(np.float32) / 65535.0, 16
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
-            raise ImageInputError(f"image {name or ''} contains NaN or infinite values")
-        _check_float_range(float(arr.min()), float(arr.max()), f"float image {name or ''}".rstrip())
+            raise ImageInputError(f"{label} contains NaN or infinite values")
+        _check_float_range(float(arr.min()), float(arr.max()), f"float {label}")
         data, depth = np.clip(arr.astype(np.float32), 0.0, 1.0), 8
     else:
-        raise ImageInputError(f"image {name or ''} has dtype {arr.dtype}; expected uint8, uint16 or float in [0, 1]")
+        raise ImageInputError(f"{label} has dtype {arr.dtype}; expected uint8, uint16 or float in [0, 1]")
     tensor = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)))
     channels = tensor.shape[0]
     alpha = tensor[-1:].clone() if channels in (2, 4) else None

@@ -137,3 +137,15 @@ def test_pil_input_keeps_its_colour_profile(toy):
     image = Image.fromarray(np.zeros((8, 8, 3), np.uint8))
     image.info["icc_profile"] = b"fake-icc"
     assert toy(image).info.get("icc_profile") == b"fake-icc"
+
+
+@pytest.mark.parametrize("image, message", [
+    (np.zeros((4, 4, 5), np.uint8), "image has shape (4, 4, 5)"),
+    (np.zeros((0, 4, 3), np.uint8), "image is empty"),
+    (np.zeros((4, 4, 3), np.int32), "image has dtype int32"),
+    (np.full((4, 4, 3), np.nan, np.float32), "image contains NaN"),
+])
+def test_input_errors_read_as_one_clean_sentence(toy, image, message):
+    with pytest.raises(ImageInputError) as info:
+        toy(image)
+    assert message in _one_sentence(info.value)
