@@ -236,11 +236,15 @@ def verify_weights(path: Path, expected: str | None, *, files: list[Path] | None
     if not actual.startswith(expected):
         which = f" of {entry!r}" if entry else ""
         target = Path(os.path.commonpath([str(f) for f in files])) if len(files) > 1 else Path(path)
-        refresh = f"zoo cache rm {_cache_relative(target)}" + (f" && zoo download {entry}" if entry else "")
+        relative = _cache_relative(target)
+        if relative == str(target):  # a local mirror outside the cache
+            refresh = f"replace {target} with the published file"
+        else:
+            refresh = ("refresh it with: zoo cache rm " + relative + (f" && zoo download {entry}" if entry else "")
+                       + " (or copy the right file there again)")
         raise ChecksumMismatchError(
             f"cached weights file {path}{which} has sha256 digest {actual}, but the catalog expects {expected}; "
-            f"it is damaged or not the published file, so it was not loaded. Refresh it with: {refresh} "
-            f"(or copy the right file there again)")
+            f"it is damaged or not the published file, so it was not loaded; {refresh}")
     remember_verified(path, files, actual)
     return actual
 
