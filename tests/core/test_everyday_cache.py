@@ -137,3 +137,16 @@ def test_ml5_and_safetensors_writes_are_deterministic_with_umask_permissions(tmp
     with safe_open(str(x), "pt") as handle:
         assert handle.metadata() == meta
         assert torch.equal(handle.get_tensor("conv_out.conv.weight"), state["conv_out.conv.weight"])
+
+
+def test_a_tampered_vdsr_file_copied_into_the_cache_is_refused(shared_path, monkeypatch):
+    """The issue's reproduction: the real VDSR entry, its file seeded by hand and then changed by one byte."""
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    entry = zoo.get_entry("vdsr-x2x3x4")
+    cached = cache_path_for(entry.weights[0].uri, entry.weights[0].file_name)
+    cached.parent.mkdir(parents=True)
+    data = bytearray(shared_path("weights/vdsr/model_epoch_50.pth").read_bytes())
+    data[-100] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    with pytest.raises(ChecksumMismatchError, match=r"expects eab4d79ae5a6e5ac.*zoo cache rm raw\.githubusercontent"):
+        zoo.load("vdsr-x2x3x4", device="cpu")
