@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from .catalog import Entry
 from .components import Registered
 from .errors import ComponentArgumentsError, WeightsError
 from .hub import ResolvedWeights, resolve_weights
+from .options import check_load_options
 from .plugins import get_manager
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not when the zoo is listed
@@ -19,9 +21,18 @@ if TYPE_CHECKING:  # torch is imported when a model is built, not when the zoo i
     from torch import nn
 
 
-def list_models(pattern: str | None = None, task: str | None = None) -> list[str]:
-    """Catalog names matching a glob ``pattern`` (``"cyclegan-*"``) and/or a task."""
-    return get_manager().catalog.names(pattern, task)
+def list_models(pattern: str | Sequence[str] | None = None, task: str | None = None) -> list[str]:
+    """Catalog names matching any glob ``pattern`` (``"cyclegan-*"``, or a list) and/or a task.
+
+    ``task`` also takes a family or alias (:func:`zoo.options.task_matches`): ``"super-resolution"`` or
+    ``"sr"`` includes ``super-resolution-y``, ``"translation"`` both translation tasks.
+    """
+    from .options import task_matches
+
+    catalog = get_manager().catalog
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
+    return [n for n in catalog.names() if (not patterns or any(fnmatch.fnmatchcase(n, p) for p in patterns))
+            and (task is None or task_matches(task, catalog.get(n).task))]
 
 
 def get_entry(name: str) -> Entry:
@@ -38,7 +49,7 @@ def _construct(kind: str, name: str, factory: Any, kwargs: Mapping[str, Any], wh
         return factory(**kwargs)
     except (TypeError, ValueError, AssertionError, KeyError) as exc:
         raise ComponentArgumentsError(f"{kind} {name!r}{where} rejected kwargs {dict(kwargs)}: "
-                                      f"{type(exc).__name__}: {exc}") from exc
+                                      f"{type(exc).__name__}: {exc}") from None
 
 
 def build_model(name_or_entry: str | Entry, **overrides: Any) -> nn.Module:
@@ -84,7 +95,7 @@ def get_loss(name: str, **kwargs: Any) -> Any:
         try:
             inspect.signature(factory).bind_partial(**kwargs)
         except TypeError as exc:
-            raise ComponentArgumentsError(f"loss {name!r} rejected kwargs {kwargs}: {exc}") from exc
+            raise ComponentArgumentsError(f"loss {name!r} rejected kwargs {kwargs}: {exc}") from None
         return functools.partial(factory, **kwargs)
     return factory
 
@@ -148,6 +159,7 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
     alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
     """
     entry = get_entry(name)
+    check_load_options(entry, device, dtype, **pipeline_options)
     model = build_model(entry)
     resolved = None
     if pretrained or weights is not None:

@@ -99,15 +99,24 @@ class WeightFormat:
 class WeightSource:
     """A resolver for weight URIs of one scheme (``scheme://...``).
 
-    ``resolver(uri, context) -> path`` (see :class:`zoo.hub.ResolveContext`). ``example_uri`` is a URI
-    the conformance check resolves (offline) to test the resolver; catalog entries using the scheme
-    are resolved too.
+    ``resolver(uri, context) -> Path`` fetches or builds the file (see :class:`zoo.hub.ResolveContext`).
+    ``example_uri`` is a URI the conformance check resolves (offline) to test the resolver; catalog
+    entries using the scheme are resolved too. Two optional helpers let the core check and show what
+    the source keeps in the cache (``zoo info``, ``zoo list``, ``zoo cache verify``, and the sha256
+    check on first use); keep their modules free of torch imports:
+
+    - ``locate(uri, context) -> Path | None``: where the file of ``uri`` is (or would be) kept, without
+      fetching anything; ``None`` when the source cannot say.
+    - ``digest_files(path) -> list[Path]``: the files, in order, whose concatenated bytes the catalog's
+      ``sha256`` covers (default: ``[path]``), e.g. the variable files of a multi-file checkpoint.
     """
 
     scheme: str
     resolver: Factory
     description: str = ""
     example_uri: str | None = None
+    locate: Factory | None = None
+    digest_files: Factory | None = None
 
 
 @dataclass(frozen=True)

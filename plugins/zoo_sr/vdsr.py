@@ -12,6 +12,7 @@ imports or runs anything from the file. :class:`VDSRPipeline` is the Y-channel p
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import replace
 from typing import Any
@@ -128,12 +129,15 @@ class VDSRPipeline(ImagePipeline):
         return meta
 
     def __call__(self, images: Any, *, scale: float | None = None, outscale: float | None = None,
-                 tile: int | str | None = None, tile_pad: int | None = None) -> Any:
+                 tile: int | str | None = None, tile_pad: int | None = None, **call_options: Any) -> Any:
         if scale is not None and outscale is not None and float(scale) != float(outscale):
             raise ValueError(f"give scale or outscale, not both with different values ({scale} vs {outscale})")
         factor = scale if scale is not None else outscale
         return super().__call__(images, tile=tile, tile_pad=tile_pad,
-                                outscale=None if factor is None else _check_scale(factor))
+                                outscale=None if factor is None else _check_scale(factor), **call_options)
+
+    __call__.__doc__ = ("Upscale by ``scale`` (any factor >= 1; ``outscale`` is the same); other options as below.\n\n"
+                        + inspect.cleandoc(ImagePipeline.__call__.__doc__ or ""))
 
     @torch.inference_mode()
     def process(self, x: torch.Tensor, *, tile: int | str | None = None, tile_pad: int | None = None,

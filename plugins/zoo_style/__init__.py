@@ -57,5 +57,6 @@ def zoo_register_weight_sources(register: Callable) -> None:
     for scheme in ("ml5+https", "ml5+http", "ml5+file"):
         register(WeightSource(
             scheme=scheme, resolver=f"{PACKAGE}.ml5_checkpoint:resolve_ml5_uri",
+            locate=f"{PACKAGE}.ml5_checkpoint:locate_ml5_uri", digest_files=f"{PACKAGE}.ml5_checkpoint:digest_files",
             description="ml5.js multi-file checkpoint: fetches <url>/manifest.json and every file it lists "
                         "into one cache folder"))

@@ -191,22 +191,49 @@ def checkpoint_digest(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def resolve_ml5_uri(uri: str, context: ResolveContext) -> Path:
-    """Weight source for ``ml5+<url of manifest.json>``: fetch the manifest and its files, return its path.
-
-    Every file goes through :func:`zoo.hub.fetch_file`, so the checkpoint lands in one cache folder
-    (``weights/<host>/<path>/``), a seeded cache or ``ml5+file://`` mirror works offline, and
-    ``ZOO_OFFLINE=1`` is honoured. With a ``sha256`` in the catalog, the checkpoint's
-    :func:`checkpoint_digest` is checked after fetching.
-    """
-    from zoo.hub import fetch_file
-
+def _manifest_url(uri: str) -> str:
     if not uri.lower().startswith(URI_PREFIX):
         raise WeightsUnavailableError(f"{uri!r} is not an ml5 checkpoint URI (expected ml5+https://.../{MANIFEST_NAME})")
     url = uri[len(URI_PREFIX):]
     parts = urllib.parse.urlsplit(url)
     if parts.path.endswith("/") or not parts.path:
         url = urllib.parse.urlunsplit(parts._replace(path=parts.path + MANIFEST_NAME))
+    return url
+
+
+def locate_ml5_uri(uri: str, context: ResolveContext) -> Path | None:
+    """Where :func:`resolve_ml5_uri` keeps the manifest of ``uri`` (the hub's cache path of its URL)."""
+    from zoo.hub import _local_file, cache_path_for
+
+    url = _manifest_url(uri)
+    local = _local_file(url)
+    return local if local is not None else cache_path_for(url)
+
+
+def digest_files(manifest: str | os.PathLike[str]) -> list[Path]:
+    """The variable files in order (``Variable``, ``Variable_1``, ...): the catalog's sha256 covers their bytes."""
+    manifest_file = manifest_path_of(manifest)
+    entries = read_manifest(manifest_file)
+    files = []
+    for index in range(len(entries)):
+        name = variable_name(index)
+        if name not in entries:
+            raise WeightsError(f"{manifest_file}: variables are not numbered 0..{len(entries) - 1} ({name} missing)")
+        files.append(manifest_file.parent / entries[name]["filename"])
+    return files
+
+
+def resolve_ml5_uri(uri: str, context: ResolveContext) -> Path:
+    """Weight source for ``ml5+<url of manifest.json>``: fetch the manifest and its files, return its path.
+
+    Every file goes through :func:`zoo.hub.fetch_file`, so the checkpoint lands in one cache folder
+    (``weights/<host>/<path>/``), a seeded cache or ``ml5+file://`` mirror works offline, and
+    ``ZOO_OFFLINE=1`` is honoured. The hub checks the catalog's ``sha256`` (see :func:`digest_files`)
+    on first use and remembers the result.
+    """
+    from zoo.hub import fetch_file
+
+    url = _manifest_url(uri)
     offline, progress = context.offline, context.progress
 
     def fetch(file_url: str) -> Path:
@@ -227,10 +254,4 @@ def resolve_ml5_uri(uri: str, context: ResolveContext) -> Path:
         if fetched.parent.resolve() != folder.resolve():
             raise WeightsError(f"variable {name!r} of {url} was cached at {fetched}, not beside the manifest "
                                f"in {folder}")
-    expected = context.spec.sha256
-    if expected:
-        actual = checkpoint_digest(manifest_file)
-        if actual != expected.lower():
-            raise WeightsError(f"ml5 checkpoint {url} (cached in {folder}) has digest {actual}, the catalog expects "
-                               f"{expected}; delete that folder to download it again")
     return manifest_file

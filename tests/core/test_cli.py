@@ -43,7 +43,7 @@ def test_run_writes_outputs_of_the_right_size(toy_cli, tmp_path, capsys):
     image = tmp_path / "odd.png"
     Image.fromarray((np.random.default_rng(0).random((13, 22, 3)) * 255).astype(np.uint8)).save(image)
     assert main(["run", "toy-x2", str(image), "-o", str(tmp_path / "out"), "--weights", str(weights)]) == 0
-    assert Image.open(tmp_path / "out" / "odd.png").size == (44, 26)
+    assert Image.open(tmp_path / "out" / "odd_out.png").size == (44, 26)  # default suffix _out
     assert "explicit" in capsys.readouterr().out
 
 

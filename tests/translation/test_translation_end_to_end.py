@@ -110,7 +110,7 @@ def test_zoo_run_keeps_non_square_non_multiple_of_4_size(tmp_path, capsys):
     random_image(37, 53, seed=3).save(image)
     assert main(["run", "cyclegan-horse2zebra", str(image), "-o", str(tmp_path / "out"), "--weights", str(weights),
                  "--device", "cpu"]) == 0
-    out = Image.open(tmp_path / "out" / "horse.png")
+    out = Image.open(tmp_path / "out" / "horse_out.png")  # default suffix _out
     assert out.size == (53, 37)
     np.testing.assert_array_equal(np.asarray(out), upstream_output(net, Image.open(image).convert("RGB"), 4))
 
