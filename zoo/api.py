@@ -13,7 +13,7 @@ from .catalog import Entry
 from .components import Registered
 from .errors import ComponentArgumentsError, WeightsError
 from .hub import ResolvedWeights, resolve_weights
-from .options import check_load_options
+from .options import check_load_options, task_matches
 from .plugins import get_manager
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not when the zoo is listed
@@ -27,8 +27,6 @@ def list_models(pattern: str | Sequence[str] | None = None, task: str | None = N
     ``task`` also takes a family or alias (:func:`zoo.options.task_matches`): ``"super-resolution"`` or
     ``"sr"`` includes ``super-resolution-y``, ``"translation"`` both translation tasks.
     """
-    from .options import task_matches
-
     catalog = get_manager().catalog
     patterns = [pattern] if isinstance(pattern, str) else list(pattern or [])
     return [n for n in catalog.names() if (not patterns or any(fnmatch.fnmatchcase(n, p) for p in patterns))
