@@ -195,8 +195,11 @@ def detect_format(raw: Mapping[str, Any], model: nn.Module, entry: Entry, *, ori
                            f"different weights; pass weights_format= one of them")
     keys = sorted(map(str, raw))[:6] if isinstance(raw, Mapping) else []
     listing = "\n".join(f"  - {fmt}: {reason}" for fmt, reason in reasons.items())
+    hint = "" if build is not None else (
+        "\n  (a checkpoint of the same architecture with other block counts or widths loads with "
+        "infer_architecture=True)")
     raise WeightsError(f"weights {origin} fit no known format (top-level keys: {_show(keys, 6)}); "
-                       f"formats tried:\n{listing}")
+                       f"formats tried:\n{listing}{hint}")
 
 
 def infer_kwargs(raw: Mapping[str, Any], fmt: str, entry: Entry) -> dict[str, Any]:
