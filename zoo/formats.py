@@ -198,8 +198,9 @@ def detect_format(raw: Mapping[str, Any], model: nn.Module, entry: Entry, *, ori
     hint = "" if build is not None else (
         "\n  (a checkpoint of the same architecture with other block counts or widths loads with "
         "infer_architecture=True)")
-    raise WeightsError(f"weights {origin} fit no known format (top-level keys: {_show(keys, 6)}); "
-                       f"formats tried:\n{listing}{hint}")
+    first = next(iter(tried.values()), "").removeprefix("the entry's format: ") if tried else ""
+    head = f"weights {origin} fit no known format" + (f": in the entry's format it {first}" if first else "")
+    raise WeightsError(f"{head}; top-level keys: {_show(keys, 6)}; formats tried:\n{listing}{hint}")
 
 
 def infer_kwargs(raw: Mapping[str, Any], fmt: str, entry: Entry) -> dict[str, Any]:
@@ -249,7 +250,7 @@ def load_into(model: nn.Module, entry: Entry, resolved: ResolvedWeights, *, dete
         else:
             attempt.model.load_state_dict(attempt.state_dict, strict=True)
             return attempt.model, resolved, LoadReport(fmt, fmt, inferred_kwargs=attempt.overrides)
-    origin = f"{resolved.path} (entry {entry.name!r})"
+    origin = f"{resolved.path} (entry {entry.name!r}, format {fmt!r})"
     attempt, same = detect_format(raw, model, entry, origin=origin, tried=tried, build=rebuild)
     attempt.model.load_state_dict(attempt.state_dict, strict=True)
     report = LoadReport(attempt.fmt, fmt, detected=True, equivalent=same, inferred_kwargs=attempt.overrides)
