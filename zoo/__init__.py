@@ -7,6 +7,7 @@ from .errors import (CatalogError, ImageInputError, PluginError, UnknownNameErro
                      WeightsUnavailableError, ZooError)
 from .hookspecs import hookimpl
 from .api import build_model, download, get_entry, list_models, load
+from . import export  # callable module: zoo.export(name, output, ...) is zoo.export.export_model
 
 __version__ = "0.1.0"
 
@@ -14,4 +15,5 @@ __all__ = [
     "Architecture", "Dataset", "DataSource", "Loss", "Task", "WeightFormat", "WeightSource", "hookimpl",
     "ZooError", "PluginError", "UnknownNameError", "CatalogError", "WeightsError", "WeightsUnavailableError",
     "ImageInputError", "__version__", "load", "build_model", "list_models", "get_entry", "download",
+    "export",
 ]
