@@ -81,7 +81,7 @@ def load_weights(model: nn.Module, entry: Entry, resolved: ResolvedWeights, *, d
 
 def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] | None = None,
          weights_format: str | None = None, infer_architecture: bool = False, backend: str = "eager",
-         device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+         backend_options: Mapping[str, Any] | None = None, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
          offline: bool | None = None, progress: bool = True, **pipeline_options: Any):
     """A ready model by name: the entry's network, its weights and its pre/post-processing.
 
@@ -91,7 +91,8 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
     ``weights_format`` names the format instead and turns that detection off.
     ``infer_architecture=True`` rebuilds the network with block counts / widths read off the file.
     ``backend``: ``"eager"`` (PyTorch), ``"compile"`` (``torch.compile``) or ``"onnxruntime"`` (an
-    ONNX export run by onnxruntime, cached in the zoo cache); pre/post-processing is the same.
+    ONNX export run by onnxruntime, cached in the zoo cache); pre/post-processing is the same
+    (``backend_options``: see :mod:`zoo.backends`).
     Other keyword arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``, and ``mode=`` for
     an entry's alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
     """
@@ -116,11 +117,11 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
             multiple = size_multiple_for(model, processing.size_multiple)
             entry = replace(entry, kwargs={**entry.kwargs, **report.inferred_kwargs},
                             processing=replace(processing, size_multiple=multiple))
-    if backend != "eager":
+    if backend != "eager" or backend_options:
         from .backends import wrap_backend
 
         model = wrap_backend(model, entry, backend, resolved=resolved, device=device, dtype=dtype,
-                             pipeline_options=pipeline_options)
+                             options=backend_options, pipeline_options=pipeline_options)
     task = get_manager().components("task").get(entry.task)
     pipeline_cls = task.load("pipeline")
     return pipeline_cls(model, entry, device=device, dtype=dtype, weights=resolved, **pipeline_options)

@@ -108,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mode is not None:
         options["mode"] = args.mode
     pipeline = load(args.name, weights=args.weights, weights_format=args.weights_format, device=args.device,
-                    dtype=args.dtype, pretrained=not args.no_pretrained, **options)
+                    dtype=args.dtype, pretrained=not args.no_pretrained, backend=args.backend, **options)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in _collect_inputs(args.inputs):
@@ -246,6 +246,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pretrained", action="store_true", help="random initialisation (for smoke tests)")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--dtype", help="fp32 (default), fp16 or bf16")
+    p.add_argument("--backend", default="eager", choices=["eager", "compile", "onnxruntime"],
+                   help="what runs the network: PyTorch eager (default), torch.compile, or onnxruntime (an ONNX export "
+                        "cached in $ZOO_HOME/exports)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
