@@ -98,6 +98,32 @@ def measure(pipelines: dict, size: int, iters: int, warmup: int) -> dict[str, di
                    "grey_diff": float((grey(outputs[name]) - ref).abs().max())} for name, t in times.items()}
 
 
+def write_results(rows: list[dict], args: argparse.Namespace, cases: list, variants: list[str], load_before) -> None:
+    """Write the CSV and the markdown table (after every case, so a long run leaves partial results)."""
+    load_after = os.getloadavg()
+    out = Path(args.out)
+    with atomic_path(out.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["# Fast CPU path: backends vs fp32 eager", "",
+             f"`python benchmarks/fast_cpu_path.py --threads {args.threads} --iters {args.iters} --repeats {args.repeats}`"
+             f" — torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
+             f"{platform.processor() or platform.machine()}, {args.threads} threads; load average "
+             f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (the machine is shared). Whole pipeline call, batch 1, "
+             "median of interleaved calls; speedup = eager median / variant median, per repeat.", "",
+             "| model | size | variant | " + " | ".join(f"img/s (run {r})" for r in range(1, args.repeats + 1))
+             + " | " + " | ".join(f"speedup (run {r})" for r in range(1, args.repeats + 1)) + " | max grey-level diff |",
+             "|---|---|---|" + "---|" * (2 * args.repeats + 1)]
+    for name, size in cases:
+        for variant in variants:
+            rs = [r for r in rows if r["model"] == name and r["size"] == size and r["variant"] == variant]
+            lines.append(f"| {name} | {size} | {variant} | " + " | ".join(str(r["images_per_s"]) for r in rs) + " | "
+                         + " | ".join(f"{r['speedup_vs_eager']}x" for r in rs) + f" | {max(r['max_grey_level_diff'] for r in rs):g} |")
+    with atomic_path(out.with_suffix(".md")) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -131,29 +157,10 @@ def main() -> int:
                        "max_grey_level_diff": r["grey_diff"], "threads": args.threads}
                 rows.append(row)
                 print(", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-    load_after = os.getloadavg()
-    out = Path(args.out)
-    with atomic_path(out.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    lines = ["# Fast CPU path: backends vs fp32 eager", "",
-             f"`python benchmarks/fast_cpu_path.py --threads {args.threads} --iters {args.iters} --repeats {args.repeats}`"
-             f" — torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
-             f"{platform.processor() or platform.machine()}, {args.threads} threads; load average "
-             f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (the machine is shared). Whole pipeline call, batch 1, "
-             "median of interleaved calls; speedup = eager median / variant median, per repeat.", "",
-             "| model | size | variant | " + " | ".join(f"img/s (run {r})" for r in range(1, args.repeats + 1))
-             + " | " + " | ".join(f"speedup (run {r})" for r in range(1, args.repeats + 1)) + " | max grey-level diff |",
-             "|---|---|---|" + "---|" * (2 * args.repeats + 1)]
-    for name, size in cases:
-        for variant in variants:
-            rs = [r for r in rows if r["model"] == name and r["size"] == size and r["variant"] == variant]
-            lines.append(f"| {name} | {size} | {variant} | " + " | ".join(str(r["images_per_s"]) for r in rs) + " | "
-                         + " | ".join(f"{r['speedup_vs_eager']}x" for r in rs) + f" | {max(r['max_grey_level_diff'] for r in rs):g} |")
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    print(f"wrote {out.with_suffix('.csv')} and {out.with_suffix('.md')}")
+            write_results(rows, args, [c for c in cases if any(r["model"] == c[0] and r["size"] == c[1] for r in rows)],
+                          variants, load_before)
+    write_results(rows, args, [c for c in cases], variants, load_before)
+    print(f"wrote {Path(args.out).with_suffix('.csv')} and .md")
     return 0
 
 
