@@ -55,10 +55,10 @@ def read_weights(resolved: ResolvedWeights) -> Mapping[str, torch.Tensor]:
 
 
 def adapt_weights(state_dict: Mapping[str, Any], fmt: str, model: nn.Module) -> Mapping[str, Any]:
-    if fmt == "state_dict":
-        return state_dict
-    registered = get_manager().components("weight_format").get(fmt)
-    return registered.load("adapter")(state_dict, model) if registered.record.adapter else state_dict
+    """A checkpoint read from disk in format ``fmt`` -> a state_dict in ``model``'s key layout."""
+    from .formats import adapt
+
+    return adapt(state_dict, fmt, model)
 
 
 def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, Any], origin: str) -> None:

@@ -22,7 +22,6 @@ from .errors import WeightsError
 from .plugins import get_manager
 
 if TYPE_CHECKING:
-    import torch
     from torch import nn
 
     from .catalog import Entry
