@@ -145,7 +145,7 @@ def _attempt(raw: Mapping[str, Any], fmt: str, model: nn.Module, entry: Entry,
                 raise _NoFit(f"inferred kwargs {overrides} do not build: {exc}") from None
     try:
         state_dict = adapt(raw, fmt, model)
-    except WeightsError as exc:
+    except (WeightsError, KeyError, TypeError, ValueError, AttributeError) as exc:  # a plugin's adapter on a foreign layout
         raise _NoFit(f"its adapter refused the file: {exc}") from None
     mismatch = describe_mismatch(model, state_dict)
     if mismatch:
