@@ -107,7 +107,7 @@ def write_results(rows: list[dict], args: argparse.Namespace, cases: list, varia
         writer.writeheader()
         writer.writerows(rows)
     lines = ["# Fast CPU path: backends vs fp32 eager", "",
-             f"`python benchmarks/fast_cpu_path.py --threads {args.threads} --iters {args.iters} --repeats {args.repeats}`"
+             f"`python benchmarks/fast_cpu_path.py {' '.join(sys.argv[1:])}`"
              f" — torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
              f"{platform.processor() or platform.machine()}, {args.threads} threads; load average "
              f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (the machine is shared). Whole pipeline call, batch 1, "
@@ -133,6 +133,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--quick", action="store_true", help="CycleGAN only, for a smoke run")
+    parser.add_argument("--cases", help="NAME:SIZE,... instead of the default cases (e.g. realesrgan-x4plus:128)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "fast-cpu-path"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -141,6 +142,8 @@ def main() -> int:
     rows = []
     load_before = os.getloadavg()
     cases = CASES[:1] if args.quick else CASES
+    if args.cases:
+        cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases.split(",")]
     built: dict[str, dict] = {}
     for name, size in cases:
         if name not in built:
