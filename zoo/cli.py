@@ -108,7 +108,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mode is not None:
         options["mode"] = args.mode
     pipeline = load(args.name, weights=args.weights, weights_format=args.weights_format, device=args.device,
-                    dtype=args.dtype, pretrained=not args.no_pretrained, backend=args.backend, **options)
+                    dtype=args.dtype, pretrained=not args.no_pretrained, backend=args.backend,
+                    infer_architecture=args.infer_architecture, **options)
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in _collect_inputs(args.inputs):
@@ -246,6 +247,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pretrained", action="store_true", help="random initialisation (for smoke tests)")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--dtype", help="fp32 (default), fp16 or bf16")
+    p.add_argument("--infer-architecture", action="store_true",
+                   help="read block counts / widths off --weights instead of the entry's kwargs")
     p.add_argument("--backend", default="eager", choices=["eager", "compile", "onnxruntime"],
                    help="what runs the network: PyTorch eager (default), torch.compile, or onnxruntime (an ONNX export "
                         "cached in $ZOO_HOME/exports)")
