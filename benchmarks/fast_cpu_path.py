@@ -4,7 +4,8 @@
 
 For the CycleGAN generator (cyclegan-horse2zebra, 256x256) and RRDBNet (realesrgan-x4plus, 128x128 and
 one 256x256 round) it times the whole pipeline call (pre/post-processing included) of:
-``eager`` (fp32), ``eager-cl`` (channels_last), ``compile`` (torch.compile/inductor, channels_last),
+``eager`` (fp32), ``eager-cl`` (channels_last), ``compile`` (torch.compile/inductor, channels_last,
+freezing), ``compile-nofreeze``,
 ``ort-all`` / ``ort-basic`` (onnxruntime, graph optimisation ALL / BASIC, intra-op threads = --threads).
 All variants share the same (seeded random) weights; speed does not depend on their values.
 Calls are interleaved (one call of each backend per round, rotating the order) so machine load hits
@@ -38,6 +39,7 @@ VARIANTS = {
     "eager": ("eager", {}),
     "eager-cl": ("eager-cl", {}),
     "compile": ("compile", {"channels_last": True}),
+    "compile-nofreeze": ("compile", {"channels_last": True, "freezing": False}),
     "ort-all": ("onnxruntime", {"graph_optimization": "all"}),
     "ort-basic": ("onnxruntime", {"graph_optimization": "basic"}),
 }
@@ -131,7 +133,7 @@ def main() -> int:
     parser.add_argument("--iters-rrdb-256", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default="eager,eager-cl,compile,ort-all,ort-basic")
     parser.add_argument("--quick", action="store_true", help="CycleGAN only, for a smoke run")
     parser.add_argument("--cases", help="NAME:SIZE,... instead of the default cases (e.g. realesrgan-x4plus:128)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "fast-cpu-path"))

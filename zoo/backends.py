@@ -4,8 +4,9 @@
 the network by an ``nn.Module`` with the same call signature:
 
 * ``eager`` — the PyTorch module itself (default);
-* ``compile`` — ``torch.compile`` (inductor), the input in channels_last memory format where the network
-  is convolutional (``backend_options``: ``channels_last``, ``mode``, ``dynamic``, ``compiler``);
+* ``compile`` — ``torch.compile`` (inductor with freezing, so convolution weights are pre-packed), the
+  input in channels_last memory format (``backend_options``: ``channels_last``, ``freezing``, ``mode``,
+  ``dynamic``, ``compiler``);
 * ``onnxruntime`` — an ONNX export of the network (dynamic sizes, verified against PyTorch when it is
   written, :mod:`zoo.export`) run by an onnxruntime session. Exports are cached in
   ``$ZOO_HOME/exports/<entry>/<weights sha256>-opset<N>-<dtype>.onnx`` keyed by the sha256 of the loaded
@@ -47,13 +48,15 @@ class CompiledNetwork(nn.Module):
     backend = "compile"
 
     def __init__(self, network: nn.Module, *, channels_last: bool = True, mode: str | None = None,
-                 dynamic: bool | None = None, compiler: str = "inductor") -> None:
+                 dynamic: bool | None = None, compiler: str = "inductor", freezing: bool = True) -> None:
         super().__init__()
         self.network = network
         self.channels_last = channels_last
         if channels_last:
             self.network.to(memory_format=torch.channels_last)
-        self._compiled = torch.compile(self.network, mode=mode, dynamic=dynamic, backend=compiler)
+        # freezing: weights become constants, so inductor pre-packs them for oneDNN convolutions (inference only)
+        options = {"freezing": True} if freezing and compiler == "inductor" and mode is None else None
+        self._compiled = torch.compile(self.network, mode=mode, dynamic=dynamic, backend=compiler, options=options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.channels_last and x.dim() == 4:
@@ -150,7 +153,7 @@ def wrap_backend(network: nn.Module, entry: Entry, backend: str, *, resolved: Re
         return network
     network = network.eval()
     if backend == "compile":
-        known = {"channels_last", "mode", "dynamic", "compiler"}
+        known = {"channels_last", "mode", "dynamic", "compiler", "freezing"}
         if set(options) - known:
             raise BackendError(f"unknown compile options {sorted(set(options) - known)}; known: {sorted(known)}")
         return CompiledNetwork(network, **options)
