@@ -86,7 +86,7 @@ def measure(pipelines: dict, size: int, iters: int, warmup: int) -> dict[str, di
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(1))
     outputs = {}
     for name, pipe in pipelines.items():  # warm-up (compilation, first-run allocations), and outputs
-        for _ in range(warmup):
+        for _ in range(max(1, warmup)):
             outputs[name] = pipe.process(x)
     times: dict[str, list[float]] = {name: [] for name in pipelines}
     order = list(pipelines)
