@@ -66,11 +66,7 @@ def test_cli_run_with_backend(tmp_path, capsys):
     from zoo.cli import main
 
     Image.fromarray(np.full((8, 8, 3), 120, np.uint8)).save(tmp_path / "in.png")
-    torch.manual_seed(0)
-    from zoo_sr.archs import SRVGGNetCompact
-
-    full = tmp_path / "full.pth"
-    torch.save({"params": SRVGGNetCompact(num_feat=64, num_conv=16).state_dict()}, full)
+    weights = _weights(tmp_path)
     assert main(["run", "realesr-animevideov3", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"),
-                 "--weights", str(full), "--backend", "onnxruntime"]) == 0
+                 "--weights", str(weights), "--infer-architecture", "--backend", "onnxruntime"]) == 0
     assert Image.open(tmp_path / "out" / "in.png").size == (32, 32)

@@ -28,13 +28,19 @@ FAMILIES = {
     "fast-neural-style-mosaic": {},
     "style-transfer-udnie": {},
 }
-SAMPLE = {"pix2pix-facades-label2photo": None}  # None: the default (two U-Net blocks of 256)
+SAMPLE = {"pix2pix-facades-label2photo": (64, 64)}  # two blocks of the tiny U-Net's 32
 
 
 def _tiny(name: str):
+    """The entry with a tiny network; a shallower U-Net gets its own (smaller) size multiple."""
+    from dataclasses import replace
+
     torch.manual_seed(0)
     entry = get_entry(name)
-    return entry, build_model(entry, **FAMILIES[name]).eval()
+    net = build_model(entry, **FAMILIES[name]).eval()
+    if hasattr(net, "size_multiple"):
+        entry = replace(entry, processing=replace(entry.processing, size_multiple=net.size_multiple))
+    return entry, net
 
 
 def _run_independently(path, fmt: str, x: torch.Tensor) -> torch.Tensor:
