@@ -13,7 +13,7 @@ from .catalog import Entry
 from .components import Registered
 from .errors import ComponentArgumentsError, WeightsError
 from .hub import ResolvedWeights, resolve_weights
-from .options import check_load_options, task_matches
+from .options import OptionError, check_load_options, task_matches
 from .plugins import get_manager
 
 if TYPE_CHECKING:  # torch is imported when a model is built, not when the zoo is listed
@@ -111,52 +111,53 @@ def read_weights(resolved: ResolvedWeights) -> Mapping[str, torch.Tensor]:
 
 
 def adapt_weights(state_dict: Mapping[str, Any], fmt: str, model: nn.Module) -> Mapping[str, Any]:
-    if fmt == "state_dict":
-        return state_dict
-    registered = get_manager().components("weight_format").get(fmt)
-    return registered.load("adapter")(state_dict, model) if registered.record.adapter else state_dict
+    """A checkpoint read from disk in format ``fmt`` -> a state_dict in ``model``'s key layout."""
+    from .formats import adapt
+
+    return adapt(state_dict, fmt, model)
 
 
 def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, Any], origin: str) -> None:
     """``load_state_dict(strict=True)`` with an error that lists what does not fit, by key and shape."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    wrong = [f"{k}: model {tuple(own[k].shape)} vs file {tuple(state_dict[k].shape)}" for k in own
-             if k in state_dict and hasattr(state_dict[k], "shape") and tuple(own[k].shape) != tuple(state_dict[k].shape)]
-    if missing or unexpected or wrong:
-        def show(items: list[str]) -> str:
-            return ", ".join(items[:5]) + (f" (+{len(items) - 5} more)" if len(items) > 5 else "")
-        parts = [f"{len(missing)} missing: {show(missing)}" if missing else "",
-                 f"{len(unexpected)} unexpected: {show(unexpected)}" if unexpected else "",
-                 f"{len(wrong)} with another shape: {show(wrong)}" if wrong else ""]
-        raise WeightsError(f"weights {origin} do not fit {type(model).__name__}: " + "; ".join(p for p in parts if p))
+    from .formats import describe_mismatch
+
+    mismatch = describe_mismatch(model, state_dict)
+    if mismatch:
+        raise WeightsError(f"weights {origin} do not fit {type(model).__name__}: {mismatch}")
     model.load_state_dict(state_dict, strict=True)
 
 
-def load_weights(model: nn.Module, entry: Entry, resolved: ResolvedWeights) -> nn.Module:
-    origin = f"{resolved.path} (format {resolved.spec.format!r}, entry {entry.name!r})"
-    raw = read_weights(resolved)
-    try:
-        state_dict = adapt_weights(raw, resolved.spec.format, model)
-    except WeightsError as exc:
-        raise WeightsError(f"weights {origin}: {exc}") from exc
-    load_state_dict_strict(model, state_dict, origin)
-    return model
+def load_weights(model: nn.Module, entry: Entry, resolved: ResolvedWeights, *, detect: bool = False) -> nn.Module:
+    """Load ``resolved`` into ``model`` strictly in its format; with ``detect``, in whichever format fits
+    (:mod:`zoo.formats`). Returns the model."""
+    from .formats import load_into
+
+    return load_into(model, entry, resolved, detect=detect)[0]
 
 
 def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] | None = None,
-         weights_format: str | None = None, device: str | torch.device | None = None,
-         dtype: str | torch.dtype | None = None, offline: bool | None = None, progress: bool = True,
-         **pipeline_options: Any):
+         weights_format: str | None = None, infer_architecture: bool = False, backend: str = "eager",
+         backend_options: Mapping[str, Any] | None = None, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+         offline: bool | None = None, progress: bool = True, **pipeline_options: Any):
     """A ready model by name: the entry's network, its weights and its pre/post-processing.
 
-    ``weights`` (a path, URL or plugin URI) takes precedence over the catalog's sources;
-    ``weights_format`` says how to read it when it is not in the entry's format. Other keyword
-    arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``, and ``mode=`` for an entry's
-    alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
+    ``weights`` (a path, URL, ``hf://owner/repo/file`` or plugin URI) takes precedence over the
+    catalog's sources. A ``weights`` file that does not fit the entry's format is loaded in the
+    registered format that recognises it and fits (``model.metadata["weights"]["format"]``);
+    ``weights_format`` names the format instead and turns that detection off.
+    ``infer_architecture=True`` rebuilds the network with block counts / widths read off the file.
+    ``backend``: ``"eager"`` (PyTorch), ``"compile"`` (``torch.compile``) or ``"onnxruntime"`` (an
+    ONNX export run by onnxruntime, cached in the zoo cache); pre/post-processing is the same
+    (``backend_options``: see :mod:`zoo.backends`).
+    Other keyword arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``, and ``mode=`` for
+    an entry's alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
     """
+    from .formats import load_into, size_multiple_for
+
     entry = get_entry(name)
+    if infer_architecture and not (pretrained or weights is not None):
+        raise OptionError("infer_architecture=True reads the architecture off a weights file; it needs weights "
+                         "(pretrained=True or weights=...)")
     check_load_options(entry, device, dtype, **pipeline_options)
     model = build_model(entry)
     resolved = None
@@ -164,7 +165,20 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
         resolved = resolve_weights(entry, weights, offline=offline, progress=progress)
         if weights_format is not None:
             resolved = replace(resolved, spec=replace(resolved.spec, format=weights_format))
-        load_weights(model, entry, resolved)
+        model, resolved, report = load_into(
+            model, entry, resolved, detect=weights is not None and weights_format is None,
+            infer_architecture=infer_architecture, build=lambda **kw: build_model(entry, **kw))
+        resolved = replace(resolved, details=report.as_metadata())
+        if report.inferred_kwargs:
+            processing = entry.processing
+            multiple = size_multiple_for(model, processing.size_multiple)
+            entry = replace(entry, kwargs={**entry.kwargs, **report.inferred_kwargs},
+                            processing=replace(processing, size_multiple=multiple))
+    if backend != "eager" or backend_options:
+        from .backends import wrap_backend
+
+        model = wrap_backend(model, entry, backend, resolved=resolved, device=device, dtype=dtype,
+                             options=backend_options, pipeline_options=pipeline_options)
     task = get_manager().components("task").get(entry.task)
     pipeline_cls = task.load("pipeline")
     return pipeline_cls(model, entry, device=device, dtype=dtype, weights=resolved, **pipeline_options)

@@ -29,12 +29,12 @@ def _machine() -> dict[str, str]:
 
 
 def bench_model(name: str, *, size: int, batch: int, device: str, dtype: str, warmup: int, iters: int,
-                pretrained: bool, channels_last: bool) -> dict[str, Any]:
+                pretrained: bool, channels_last: bool, backend: str = "eager") -> dict[str, Any]:
     import torch
 
     from .api import load
 
-    pipeline = load(name, pretrained=pretrained, device=device, dtype=dtype)
+    pipeline = load(name, pretrained=pretrained, device=device, dtype=dtype, backend=backend)
     model, p = pipeline.model, pipeline.processing
     side = max(size, p.size_multiple) // p.size_multiple * p.size_multiple
     x = torch.rand(batch, p.channels, side, side, device=pipeline.device, dtype=pipeline.dtype)
@@ -64,7 +64,7 @@ def bench_model(name: str, *, size: int, batch: int, device: str, dtype: str, wa
     images = batch * iters
     return {"model": name, "task": pipeline.entry.task, "size": side, "out_size": side * p.scale, "batch": batch,
             "device": str(pipeline.device), "dtype": str(pipeline.dtype).replace("torch.", ""),
-            "channels_last": channels_last, "images_per_s": round(images / elapsed, 3),
+            "channels_last": channels_last, "backend": backend, "images_per_s": round(images / elapsed, 3),
             "ms_per_image": round(1000 * elapsed / images, 2), "peak_mib": peak_mib,
             "params_m": round(sum(t.numel() for t in model.parameters()) / 1e6, 3),
             "weights": "pretrained" if pretrained else "random"}
@@ -83,7 +83,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         try:
             row = bench_model(name, size=args.size, batch=args.batch, device=args.device or "cpu", dtype=args.dtype,
                               warmup=args.warmup, iters=args.iters, pretrained=args.pretrained,
-                              channels_last=args.channels_last)
+                              channels_last=args.channels_last, backend=args.backend)
         except Exception as exc:  # noqa: BLE001 - record and go on, like timm's benchmark (OOM, missing weights)
             row = {"model": name, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}
         rows.append(row)
@@ -111,6 +111,8 @@ def add_parser(sub) -> None:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--backend", default="eager", choices=["eager", "compile", "onnxruntime"],
+                   help="what runs the network (zoo.load(..., backend=...))")
     p.add_argument("--pretrained", action="store_true", help="load real weights (default: random, same speed)")
     p.add_argument("--csv", help="write the table here")
     p.set_defaults(func=cmd_bench)

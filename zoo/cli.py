@@ -123,7 +123,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     pipeline = load(args.name, weights=args.weights, weights_format=args.weights_format, device=args.device,
-                    dtype=args.dtype, pretrained=not args.no_pretrained, **options)
+                    dtype=args.dtype, pretrained=not args.no_pretrained, backend=args.backend,
+                    infer_architecture=args.infer_architecture, **options)
     workers = args.workers if args.workers is not None else (min(2, os.cpu_count() or 1) if len(pairs) > 2 else 0)
     progress = not args.quiet and sys.stderr.isatty()
     result = run_files(pipeline, pairs, outscale=args.outscale, batch_size=args.batch_size, workers=workers,
@@ -276,6 +277,7 @@ SUBCOMMAND_MODULES = (
     "zoo.bench",
     "zoo.metrics.cli",
     "zoo.cli_plugins",
+    "zoo.cli_export",
 )
 
 
@@ -286,6 +288,11 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pretrained", action="store_true", help="random initialisation (for smoke tests)")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     p.add_argument("--dtype", help="fp32 (default), fp16 or bf16")
+    p.add_argument("--infer-architecture", action="store_true",
+                   help="read block counts / widths off --weights instead of the entry's kwargs")
+    p.add_argument("--backend", default="eager", choices=["eager", "compile", "onnxruntime"],
+                   help="what runs the network: PyTorch eager (default), torch.compile, or onnxruntime (an ONNX export "
+                        "cached in $ZOO_HOME/exports)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

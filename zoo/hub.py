@@ -27,9 +27,9 @@ import urllib.parse
 import urllib.request
 import uuid
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from filelock import FileLock
 
@@ -360,6 +360,8 @@ class ResolvedWeights:
     path: Path
     spec: "WeightSpec"
     origin: str
+    #: how the file was loaded (format detected, kwargs inferred: :class:`zoo.formats.LoadReport`), for metadata
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 def weights_location(spec: "WeightSpec", entry: "Entry | None" = None) -> Path | None:

@@ -124,7 +124,8 @@ class ImagePipeline:
         if self.weights is not None:
             meta["weights"] = {"path": str(self.weights.path), "origin": self.weights.origin,
                                "uri": self.weights.spec.uri, "format": self.weights.spec.format,
-                               "license": self.weights.spec.license}
+                               "license": self.weights.spec.license, **self.weights.details}
+        meta["backend"] = getattr(self.model, "backend", "eager")
         return meta
 
     # -- the user-facing call ---------------------------------------------------------------

@@ -74,14 +74,17 @@ def zoo_register_tasks(register: Callable) -> None:
 def zoo_register_weight_formats(register: Callable) -> None:
     register(WeightFormat(
         name="basicsr", adapter=f"{_ADAPTERS}:adapt_basicsr",
+        sniff=f"{_ADAPTERS}:sniff_basicsr", infer_kwargs=f"{_ADAPTERS}:infer_basicsr_kwargs",
         description="BasicSR / Real-ESRGAN checkpoint: {'params_ema'|'params': state_dict} (params_ema preferred) "
                     "or a bare state_dict; 'module.' stripped"))
     register(WeightFormat(
         name="esrgan-original", adapter=f"{_ADAPTERS}:adapt_esrgan_original",
+        sniff=f"{_ADAPTERS}:sniff_esrgan_original", infer_kwargs=f"{_ADAPTERS}:infer_esrgan_original_kwargs",
         description="xinntao/ESRGAN names: RRDB_trunk.N.RDBk / trunk_conv / upconvK / HRconv (2019), or the 2018 "
                     "model.N names"))
     register(WeightFormat(
         name="mmedit", adapter=f"{_ADAPTERS}:adapt_mmedit",
+        sniff=f"{_ADAPTERS}:sniff_mmedit", infer_kwargs=f"{_ADAPTERS}:infer_mmedit_kwargs",
         description="mmediting/mmagic checkpoint: state_dict['generator.*'] (generator_ema preferred), MSRResNet's "
                     "trunk_net / upsampleK.upsample_conv names"))
     register(WeightFormat(

@@ -7,6 +7,9 @@
 * ``mmedit``: OpenMMLab mmediting/mmagic checkpoints: ``{"state_dict": {"generator.<key>": ...}}`` with
   MSRResNet's ``trunk_net`` / ``upsample{k}.upsample_conv`` names.
 
+Each format also has a ``sniff`` (recognises its layout from key names) and an ``infer_kwargs``
+(block counts and widths from shapes) for :mod:`zoo.formats`.
+
 Each adapter returns a new mapping and never guesses silently: keys it cannot place are left as they
 are, so the strict load that follows names them.
 """
@@ -19,7 +22,9 @@ from typing import Any, Mapping
 from zoo.errors import WeightsError
 
 __all__ = ["unwrap_basicsr", "strip_prefix", "adapt_basicsr", "adapt_esrgan_original", "adapt_mmedit",
-           "esrgan_2018_to_basicsr", "esrgan_2019_to_basicsr"]
+           "esrgan_2018_to_basicsr", "esrgan_2019_to_basicsr", "sniff_basicsr", "sniff_esrgan_original",
+           "sniff_mmedit", "infer_sr_kwargs", "infer_basicsr_kwargs", "infer_esrgan_original_kwargs",
+           "infer_mmedit_kwargs"]
 
 BASICSR_WRAPPERS = ("params_ema", "params")
 
@@ -150,3 +155,94 @@ def adapt_mmedit(state_dict: Mapping[str, Any], model: Any = None) -> dict[str, 
             key = pattern.sub(repl, key)
         out[key] = value
     return out
+
+
+# --- recognising a layout (WeightFormat.sniff) ----------------------------------------------------------------
+_BASICSR_NAMES = re.compile(r"^(module\.)?(conv_first|body\.\d+|conv_body|conv_up\d|conv_hr|conv_last|upconv\d)\.")
+_ESRGAN_ORIGINAL_NAMES = re.compile(r"^(module\.)?(RRDB_trunk\.|trunk_conv\.|HRconv\.|recon_trunk\.|model\.1\.sub\.\d+\.)")
+
+
+def _top_keys(state_dict: Mapping[str, Any]) -> list[str]:
+    return [k for k in state_dict if isinstance(k, str)]
+
+
+def _inner_for_sniff(checkpoint: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The tensor map of a BasicSR-style save (wrapped or bare), or None."""
+    for key in BASICSR_WRAPPERS:
+        inner = checkpoint.get(key)
+        if isinstance(inner, Mapping):
+            return inner
+    return checkpoint if _is_tensor_map(checkpoint) else None
+
+
+def sniff_basicsr(checkpoint: Mapping[str, Any], model: Any = None) -> bool:
+    """A BasicSR / Real-ESRGAN save: ``params``/``params_ema`` wrapper, or a bare map in BasicSR names."""
+    inner = _inner_for_sniff(checkpoint)
+    if inner is None or not inner:
+        return False
+    keys = _top_keys(inner)
+    return bool(keys) and all(_BASICSR_NAMES.match(k) for k in keys)
+
+
+def sniff_esrgan_original(checkpoint: Mapping[str, Any], model: Any = None) -> bool:
+    """xinntao/ESRGAN's 2019 (``RRDB_trunk``, ``trunk_conv``, ``HRconv``) or 2018 (``model.1.sub``) names."""
+    inner = _inner_for_sniff(checkpoint)
+    return inner is not None and any(_ESRGAN_ORIGINAL_NAMES.match(k) for k in _top_keys(inner))
+
+
+def sniff_mmedit(checkpoint: Mapping[str, Any], model: Any = None) -> bool:
+    """An mmediting/mmagic save: ``{"state_dict": {"generator.*": ...}}`` or ``generator.*`` keys at the top."""
+    sd = checkpoint.get("state_dict", checkpoint)
+    return isinstance(sd, Mapping) and any(isinstance(k, str) and k.startswith(("generator.", "generator_ema."))
+                                           for k in sd)
+
+
+# --- architecture kwargs read off shapes (WeightFormat.infer_kwargs) -------------------------------------------
+_BODY_INDEX = re.compile(r"^body\.(\d+)\.")
+
+
+def _body_indices(state_dict: Mapping[str, Any]) -> list[int]:
+    return sorted({int(m.group(1)) for k in state_dict if (m := _BODY_INDEX.match(k))})
+
+
+def infer_sr_kwargs(state_dict: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Block counts and widths of RRDBNet / SRVGGNetCompact / MSRResNet from a state_dict in BasicSR names.
+
+    Scale is never inferred (it is part of the entry's processing): a file of another scale fails the
+    strict load with the shapes named.
+    """
+    def shape(key: str) -> tuple[int, ...]:
+        value = state_dict.get(key)
+        if value is None or not hasattr(value, "shape"):
+            raise WeightsError(f"cannot infer the architecture: the checkpoint has no {key!r}")
+        return tuple(value.shape)
+
+    if "body.0.rdb1.conv1.weight" in state_dict:  # RRDBNet
+        first = shape("conv_first.weight")
+        return {"num_feat": first[0], "num_block": len(_body_indices(state_dict)),
+                "num_grow_ch": shape("body.0.rdb1.conv1.weight")[0], "num_out_ch": shape("conv_last.weight")[0]}
+    if "body.0.conv1.weight" in state_dict and "conv_first.weight" in state_dict:  # MSRResNet
+        first = shape("conv_first.weight")
+        return {"num_in_ch": first[1], "num_feat": first[0], "num_block": len(_body_indices(state_dict)),
+                "num_out_ch": shape("conv_last.weight")[0]}
+    convs = [i for i in _body_indices(state_dict) if len(shape(f"body.{i}.weight")) == 4]
+    if convs and convs[0] == 0:  # SRVGGNetCompact: conv, act, (conv, act) * num_conv, conv
+        first = shape("body.0.weight")
+        return {"num_in_ch": first[1], "num_out_ch": first[1], "num_feat": first[0], "num_conv": len(convs) - 2}
+    raise WeightsError("cannot infer the architecture: not an RRDBNet, MSRResNet or SRVGGNetCompact state_dict "
+                       f"(keys: {', '.join(sorted(state_dict)[:6])})")
+
+
+def infer_basicsr_kwargs(checkpoint: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return infer_sr_kwargs(adapt_basicsr(checkpoint), kwargs)
+
+
+def infer_esrgan_original_kwargs(checkpoint: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    sd = strip_prefix(unwrap_basicsr(checkpoint), "module.")
+    rrdb = any("RDB" in k or k.startswith("trunk_conv") for k in sd)
+    return infer_sr_kwargs(adapt_esrgan_original(checkpoint, None) if rrdb else esrgan_2019_to_basicsr(sd, False),
+                           kwargs)
+
+
+def infer_mmedit_kwargs(checkpoint: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    return infer_sr_kwargs(adapt_mmedit(checkpoint), kwargs)

@@ -44,6 +44,7 @@ def zoo_register_tasks(register: Callable) -> None:
 def zoo_register_weight_formats(register: Callable) -> None:
     register(WeightFormat(
         name="fast-neural-style", adapter=f"{PACKAGE}.transformer_net:adapt_fast_neural_style",
+        sniff=f"{PACKAGE}.adapters:sniff_fast_neural_style",
         description="pytorch/examples fast_neural_style .pth state_dict; drops the deprecated "
                     "InstanceNorm running_mean/var keys of pre-0.4 saves"))
     register(WeightFormat(

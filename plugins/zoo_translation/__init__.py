@@ -78,5 +78,7 @@ def zoo_register_tasks(register: Callable) -> None:
 @hookimpl
 def zoo_register_weight_formats(register: Callable) -> None:
     register(WeightFormat(name="junyanz", adapter="zoo_translation.adapters:adapt_junyanz_state_dict",
+                          sniff="zoo_translation.adapters:sniff_junyanz",
+                          infer_kwargs="zoo_translation.adapters:infer_kwargs",
                           description="junyanz/pytorch-CycleGAN-and-pix2pix latest_net_G.pth state_dicts (drops "
                                       "_metadata, module. prefixes and pre-0.4 InstanceNorm running stats)"))

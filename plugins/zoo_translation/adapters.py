@@ -204,3 +204,35 @@ def infer_architecture(state_dict: Mapping[str, Any]) -> tuple[str, dict[str, An
                                   "num_downs": num_downs, "ngf": int(first.shape[0]), "norm": norm}
     raise WeightsError("not a junyanz ResnetGenerator or UnetGenerator checkpoint (no 'model.1.weight' 7x7 conv "
                        "and no 'model.model.0.weight')")
+
+
+_JUNYANZ_KEY = re.compile(r"^(module\.)*model\.(\d+|model\.)")
+
+
+def sniff_junyanz(state_dict: Mapping[str, Any], model: nn.Module | None = None) -> bool:
+    """A junyanz generator save: a plain map of tensors whose keys all sit under ``model.`` (``_metadata`` aside).
+
+    ResNet generators use ``model.<index>.``, U-Nets ``model.model.``; which one fits is left to the strict load.
+    """
+    keys = [k for k in state_dict if k != "_metadata"]
+    return bool(keys) and all(isinstance(k, str) and _JUNYANZ_KEY.match(k) and isinstance(state_dict[k], torch.Tensor)
+                              for k in keys)
+
+
+#: kwargs :func:`infer_kwargs` may change: counts and widths read off shapes. Norm, dropout and padding
+#: stay the entry's (they change behaviour, and dropout/padding are not always visible in the keys).
+_INFERABLE = {"resnet_generator": ("input_nc", "output_nc", "ngf", "n_blocks"),
+              "unet_generator": ("input_nc", "output_nc", "ngf", "num_downs")}
+
+
+def infer_kwargs(state_dict: Mapping[str, Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``junyanz`` format's ``infer_kwargs``: ResNet block count / U-Net depth and widths from shapes.
+
+    ``kwargs`` are the entry's; a checkpoint of the other generator family is an error naming both.
+    """
+    arch, found = infer_architecture(state_dict)
+    expected = "unet_generator" if "num_downs" in kwargs else "resnet_generator" if "n_blocks" in kwargs else None
+    if expected is not None and arch != expected:
+        raise WeightsError(f"checkpoint holds a {arch} but the entry builds a {expected}; use an entry of that "
+                           "architecture")
+    return {k: found[k] for k in _INFERABLE[arch]}
