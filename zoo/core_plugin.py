@@ -49,3 +49,10 @@ def zoo_register_losses(register: Callable) -> None:
                   description="Gram-matrix style loss on VGG features, Gram / (c*h*w) (default Johnson's vgg16 "
                               "relu1_2..relu4_3, MSE); loss(pred, style)",
                   example_kwargs={**random_vgg, "layer_weights": {"relu1_2": 1.0, "relu2_2": 1.0}}))
+    register(Loss(name="lpips", factory=f"{_LOSSES}.lpips_loss:LPIPSLoss",
+                  description="LPIPS distance as a loss (zoo.metrics LPIPS, default vgg trunk), inputs in [-1,1] "
+                              "or [0,1] (input_range)",
+                  example_kwargs={"net": "squeeze", "pretrained": False}))
+    register(Loss(name="timm_feature", factory=f"{_LOSSES}.timm_features:TimmFeatureLoss",
+                  description="feature distance on any timm backbone by name (features_only=True)",
+                  example_kwargs={"model_name": "resnet18", "pretrained": False, "out_indices": [1, 2]}))

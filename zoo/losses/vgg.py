@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-from ..errors import WeightsError
+from ..errors import WeightsError, WeightsUnavailableError
 from .backbone import (FrozenBackbone, InputNormalizer, check_criterion, check_images, feature_distance, seeded,
                        torch_hub_prefix)
 from .pixel import LossConfigError
@@ -83,8 +83,12 @@ def load_vgg_state_dict(arch: str, weights: str | os.PathLike[str], *, offline: 
     url = vgg_weights_url(arch)
     spec = WeightFile(arch, url, torch_hub_prefix(url) or "", f"torchvision {arch} ImageNet weights ({what})")
     path = None if str(weights) == "imagenet" else weights
-    hint = f"{what}: pass weights=PATH to a torchvision {arch} checkpoint, or weights=None for a random backbone"
-    return load_checkpoint(resolve(spec, path, offline=offline, override_hint=hint).path)
+    try:
+        resolved = resolve(spec, path, offline=offline)
+    except WeightsUnavailableError as exc:
+        raise WeightsUnavailableError(f"{exc}\n  for this loss ({what}): weights=PATH to a torchvision {arch} "
+                                      f"checkpoint, or weights=None for a random backbone (tests only)") from exc
+    return load_checkpoint(resolved.path)
 
 
 class VGGFeatures(FrozenBackbone):
@@ -115,7 +119,7 @@ class VGGFeatures(FrozenBackbone):
         self.input_norm = InputNormalizer(input_range, normalize)
         self.weights_source = "random" if weights is None else str(weights)
         if weights is not None:
-            state = load_vgg_state_dict(arch, weights, offline=offline)
+            state = load_vgg_state_dict(arch, weights, offline=offline, what=type(self).__name__)
             self.load_torchvision_state_dict(state)
         self.freeze()
 
