@@ -2,7 +2,8 @@
 
 Registers the junyanz/pytorch-CycleGAN-and-pix2pix networks (``resnet_generator``,
 ``unet_generator``, ``nlayer_discriminator``, ``pixel_discriminator``), their training losses, the
-``unpaired-translation`` / ``paired-translation`` tasks and the ``junyanz`` checkpoint format.
+``unpaired-translation`` / ``paired-translation`` / ``colorization`` tasks (trainers in :mod:`.trainers` and
+:mod:`.colorization`) and the ``junyanz`` checkpoint format.
 Catalog entries live in the ``translation`` section of the zoo's ``registry.yaml``.
 
 Loss names carry a prefix (``junyanz_gan``, ``junyanz_gradient_penalty``, ``cycle_consistency``,
@@ -70,10 +71,16 @@ def zoo_register_losses(register: Callable) -> None:
 @hookimpl
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="unpaired-translation",
-                  description="translate an image to another domain, learnt from unpaired collections (CycleGAN)"))
+                  description="translate an image to another domain, learnt from unpaired collections (CycleGAN)",
+                  trainer="zoo_translation.trainers:CycleGANTrainer"))
     register(Task(name="paired-translation",
                   description="translate an image to another depiction, learnt from aligned pairs (pix2pix); "
-                              "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's"))
+                              "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's",
+                  trainer="zoo_translation.trainers:Pix2PixTrainer"))
+    register(Task(name="colorization",
+                  description="colour a photo: its Lab lightness in, a and b out (pix2pix-style, trained on any photos)",
+                  pipeline="zoo_translation.colorization:ColorizationPipeline",
+                  trainer="zoo_translation.colorization:ColorizationTrainer"))
 
 
 @hookimpl

@@ -7,7 +7,7 @@ from importlib import import_module
 from typing import Any
 
 _EXPORTS = {
-    "train": "run", "register_run": "run", "resolve_target": "run", "load_pretrained": "run",
+    "train": "run", "prepare": "run", "finish": "run", "register_run": "run", "resolve_target": "run", "load_pretrained": "run",
     "Trainer": "trainer", "BASE_OPTIONS": "trainer",
     "Option": "config", "ConfigError": "config", "TrainingError": "config",
     "ResumableSampler": "data", "AlignedDataset": "data", "UnalignedDataset": "data", "ImageFolderDataset": "data",

@@ -71,6 +71,15 @@ def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, An
     ``config`` is a YAML file or mapping of options, ``overrides`` a mapping or ``["key=value", ...]``.
     Returns ``{"out", "step", "val", "entry", "catalog"}``. Under torchrun every process calls this.
     """
+    trainer = prepare(target, data, config=config, overrides=overrides, out=out, resume=resume,
+                      from_scratch=from_scratch)
+    return finish(trainer, trainer.fit())
+
+
+def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
+            overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
+            resume: bool = False, from_scratch: bool = False) -> Any:
+    """The trainer of a run, options resolved and validated, run folder created (``train`` = prepare + fit + finish)."""
     entry, task_name, trainer_cls = resolve_target(target)
     out = Path(out) if out is not None else default_out(target)
     layers: list[tuple[str, Mapping[str, Any]]] = []
@@ -104,8 +113,12 @@ def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, An
         with atomic_path(out / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump({"target": target, "task": task_name, "data": str(data),
                                            "options": options}, sort_keys=True), encoding="utf-8")
-    result = trainer.fit()
-    catalog = write_catalog(trainer, result.get("val") or {}) if trainer.is_main else out / CATALOG_FILE
+    return trainer
+
+
+def finish(trainer: Any, result: Mapping[str, Any]) -> dict[str, Any]:
+    """Write the run's catalog entry (rank 0) and leave the process group."""
+    catalog = write_catalog(trainer, result.get("val") or {}) if trainer.is_main else trainer.out / CATALOG_FILE
     from .state import is_distributed
 
     if is_distributed():
@@ -113,7 +126,8 @@ def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, An
 
         dist.barrier()
         dist.destroy_process_group()
-    return {"out": out, "step": result["step"], "val": result.get("val"), "entry": options["name"], "catalog": catalog}
+    return {"out": trainer.out, "step": result["step"], "val": result.get("val"), "entry": trainer.config["name"],
+            "catalog": catalog}
 
 
 def _step_of(path: Path) -> Any:

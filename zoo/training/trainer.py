@@ -81,6 +81,7 @@ class Trainer:
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
         self._checkpoint = checkpoint
+        self._is_setup = False
 
     # -- hooks ------------------------------------------------------------------------------------
     def build_dataset(self) -> Dataset:
@@ -235,6 +236,7 @@ class Trainer:
         self.total = self.total_steps(self.per_epoch)
         self.schedulers = {n: torch.optim.lr_scheduler.LambdaLR(o, self.lr_factor) for n, o in self.optimizers.items()}
         st.seed_everything(self.config["seed"] * 1000 + self.rank + 1)  # per-rank stream for dropout, pools, ...
+        self._is_setup = True
 
     # -- checkpoints --------------------------------------------------------------------------------
     @property
@@ -299,7 +301,8 @@ class Trainer:
         return self.to_device(default_collate([self.dataset[i] for i in range(n)]))
 
     def fit(self) -> dict[str, Any]:
-        self.setup()
+        if not self._is_setup:
+            self.setup()
         if self._checkpoint is not None:
             self.restore(self._checkpoint)
         (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
