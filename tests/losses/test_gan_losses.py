@@ -173,3 +173,12 @@ def test_gradient_penalty_of_an_interpolating_linear_critic_is_exact():
     assert value.item() == pytest.approx(10.0 * (w.norm().item() - 1) ** 2, rel=1e-5)
     with pytest.raises(ValueError, match="differ in shape"):
         gradient_penalty(critic, real, fake[:2])
+
+
+def test_multiscale_predictions_average_the_scales():
+    loss = GANLoss("hinge")
+    scales = [logits(30), logits(31, (3, 1, 4, 4)), [torch.zeros(3, 8, 4, 4), logits(32, (3, 1, 2, 2))]]
+    expected = sum(basicsr_reference("hinge", s[-1] if isinstance(s, list) else s, True, True) for s in scales) / 3
+    assert loss(scales, True, for_discriminator=True).double().item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(GANConfigError, match="empty list"):
+        loss([], True)

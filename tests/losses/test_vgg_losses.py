@@ -190,3 +190,9 @@ def test_bad_layers_arch_and_checkpoint(tmp_path):
         GramStyleLoss({"relu1_1": 1.0}, weights=None)(torch.rand(1, 3, 16, 16))
     with pytest.raises(LossConfigError, match="style batch of 2"):
         GramStyleLoss({"relu1_1": 1.0}, weights=None)(torch.rand(3, 3, 16, 16), torch.rand(2, 3, 16, 16))
+
+
+def test_gram_of_half_precision_features_does_not_overflow():
+    f = torch.full((1, 4, 64, 64), 60.0, dtype=torch.float16)  # 4096 products of 3600 overflow fp16's 65504
+    gram = gram_matrix(f)
+    assert gram.dtype == torch.float32 and torch.allclose(gram, torch.full((1, 4, 4), 900.0))

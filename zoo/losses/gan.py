@@ -27,7 +27,7 @@ GANLoss has no weight (use 1.0). The default label values are 1 and 0, stored as
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -96,13 +96,17 @@ class GANLoss(nn.Module):
             return F.softplus(-prediction).mean() if target_is_real else F.softplus(prediction).mean()
         raise AssertionError(kind)  # unreachable: the type was validated in __init__
 
-    def forward(self, prediction: torch.Tensor, target_is_real: bool, *, for_discriminator: bool = False,
-                reference: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, prediction: torch.Tensor | Sequence[torch.Tensor], target_is_real: bool, *,
+                for_discriminator: bool = False, reference: torch.Tensor | None = None) -> torch.Tensor:
         """One term: the loss of ``prediction`` against the real (``True``) or fake label.
+
+        A list of predictions (a multi-scale discriminator) gives the mean of the per-scale losses.
 
         ``reference`` (``ragan`` only) holds the other kind's predictions; ``prediction - mean(reference)``
         is scored. It is used as given: detach it where the other network must not be trained.
         """
+        if isinstance(prediction, (list, tuple)):
+            return self._multiscale(prediction, target_is_real, for_discriminator, reference)
         if not isinstance(target_is_real, bool):
             raise GANConfigError(f"target_is_real must be True or False, got {type(target_is_real).__name__}; "
                                  f"call loss(prediction, True/False, for_discriminator=...)")
@@ -118,6 +122,18 @@ class GANLoss(nn.Module):
                 raise GANConfigError(f"reference= is only used by gan_type 'ragan', not {self.gan_type!r}")
             loss = self._criterion(self.gan_type, prediction, target_is_real, for_discriminator)
         return loss if for_discriminator else loss * self.loss_weight
+
+    def _multiscale(self, predictions, target_is_real: bool, for_discriminator: bool,
+                    reference: torch.Tensor | None) -> torch.Tensor:
+        """Mean over the scales of a multi-scale discriminator (pix2pixHD / BasicSR ``MultiScaleGANLoss``);
+        a scale given as a list (its intermediate features) is scored by its last element."""
+        if not predictions:
+            raise GANConfigError("empty list of discriminator predictions")
+        if reference is not None:
+            raise GANConfigError("multi-scale predictions take no reference=; call the loss once per scale")
+        terms = [self(p[-1] if isinstance(p, (list, tuple)) else p, target_is_real,
+                      for_discriminator=for_discriminator) for p in predictions]
+        return torch.stack(terms).mean()
 
     def discriminator_loss(self, real_prediction: torch.Tensor, fake_prediction: torch.Tensor) -> torch.Tensor:
         """``0.5 * (real term + fake term)`` (junyanz's and ESRGAN's halving; pass detached fakes).

@@ -146,7 +146,13 @@ class VGGFeatures(FrozenBackbone):
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """``F F^T / (c*h*w)`` per sample with ``F`` the ``c x (h*w)`` feature matrix (Johnson et al.'s convention)."""
+    """``F F^T / (c*h*w)`` per sample with ``F`` the ``c x (h*w)`` feature matrix (Johnson et al.'s convention).
+
+    Half-precision features are multiplied in float32 (also under autocast): the sums overflow fp16.
+    """
+    if features.dtype in (torch.float16, torch.bfloat16):  # c x c sums of h*w products overflow fp16
+        with torch.autocast(device_type=features.device.type, enabled=False):
+            return gram_matrix(features.float())
     n, c, h, w = features.shape
     flat = features.reshape(n, c, h * w)
     return flat.bmm(flat.transpose(1, 2)) / (c * h * w)
@@ -242,6 +248,7 @@ class GramStyleLoss(FrozenBackbone):
             if target.shape[0] not in (1, pred.shape[0]):
                 raise LossConfigError(f"gram_style: style batch of {target.shape[0]} does not broadcast to "
                                       f"a prediction batch of {pred.shape[0]}; pass 1 or {pred.shape[0]} style images")
-            total = total + weight * feature_distance(self.criterion, gram_matrix(features[name]), target.to(pred.dtype))
+            gram = gram_matrix(features[name])
+            total = total + weight * feature_distance(self.criterion, gram, target.to(gram.dtype))
         return self.loss_weight * total
 
