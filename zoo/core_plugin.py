@@ -33,15 +33,17 @@ def zoo_register_losses(register: Callable) -> None:
                   example_kwargs={"gan_type": "hinge"}, example_inputs=f"{_LOSSES}.gan:example_gan_inputs"))
     register(Loss(name="gradient_penalty", factory=f"{_LOSSES}.gan:gradient_penalty",
                   description="WGAN-GP penalty lambda*(||grad D(x)||-1)^2 at interpolated/real/fake points",
-                  example_inputs=f"{_LOSSES}.gan:example_gradient_penalty_inputs"))
-    register(Loss(name="l1", factory=f"{_LOSSES}.pixel:L1Loss", description="mean absolute error"))
-    register(Loss(name="l2", factory=f"{_LOSSES}.pixel:MSELoss", description="mean squared error (MSE)"))
+                  example_kwargs={"mode": "mixed", "lambda_gp": 10.0}, example_inputs=f"{_LOSSES}.gan:example_gradient_penalty_inputs"))
+    register(Loss(name="l1", factory=f"{_LOSSES}.pixel:L1Loss", description="mean absolute error",
+                  example_kwargs={"loss_weight": 1.0, "reduction": "mean"}))
+    register(Loss(name="l2", factory=f"{_LOSSES}.pixel:MSELoss", description="mean squared error (MSE)",
+                  example_kwargs={"loss_weight": 1.0, "reduction": "mean"}))
     register(Loss(name="charbonnier", factory=f"{_LOSSES}.pixel:CharbonnierLoss",
                   description="sqrt((pred-target)^2 + eps^2), eps 1e-3 (BasicSR's eps is our eps^2)",
                   example_kwargs={"eps": 1e-3}))
     register(Loss(name="tv", factory=f"{_LOSSES}.pixel:TotalVariationLoss",
                   description="total variation of one image batch, loss(pred); power 1 (abs) or 2 (squared)",
-                  example_inputs=f"{_LOSSES}.pixel:example_tv_inputs"))
+                  example_kwargs={"power": 1}, example_inputs=f"{_LOSSES}.pixel:example_tv_inputs"))
     register(Loss(name="vgg_perceptual", factory=f"{_LOSSES}.vgg:VGGPerceptualLoss",
                   description="VGG16/19 feature distance at named layers (default ESRGAN's vgg19 conv5_4, L1)",
                   example_kwargs={**random_vgg, "layer_weights": {"relu2_2": 1.0, "conv3_3": 0.5}}))
