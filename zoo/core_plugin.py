@@ -33,7 +33,8 @@ def zoo_register_losses(register: Callable) -> None:
                   example_kwargs={"gan_type": "hinge"}, example_inputs=f"{_LOSSES}.gan:example_gan_inputs"))
     register(Loss(name="gradient_penalty", factory=f"{_LOSSES}.gan:gradient_penalty",
                   description="WGAN-GP penalty lambda*(||grad D(x)||-1)^2 at interpolated/real/fake points",
-                  example_kwargs={"mode": "mixed", "lambda_gp": 10.0}, example_inputs=f"{_LOSSES}.gan:example_gradient_penalty_inputs"))
+                  example_kwargs={"mode": "mixed", "lambda_gp": 10.0},
+                  example_inputs=f"{_LOSSES}.gan:example_gradient_penalty_inputs"))
     register(Loss(name="l1", factory=f"{_LOSSES}.pixel:L1Loss", description="mean absolute error",
                   example_kwargs={"loss_weight": 1.0, "reduction": "mean"}))
     register(Loss(name="l2", factory=f"{_LOSSES}.pixel:MSELoss", description="mean squared error (MSE)",

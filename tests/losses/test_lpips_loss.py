@@ -53,5 +53,6 @@ def test_unit_range_option_and_random_network():
 
 def test_missing_backbone_weights_give_the_hub_error(monkeypatch):
     monkeypatch.setenv("ZOO_OFFLINE", "1")
-    with pytest.raises(WeightsUnavailableError, match=r"(?s)squeezenet1_1-b8a52dc0\.pth.*LPIPSLoss\(backbone_weights=PATH\)"):
+    pattern = r"(?s)squeezenet1_1-b8a52dc0\.pth.*LPIPSLoss\(backbone_weights=PATH\)"
+    with pytest.raises(WeightsUnavailableError, match=pattern):
         LPIPSLoss("squeeze")

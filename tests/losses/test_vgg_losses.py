@@ -61,7 +61,8 @@ def vgg16_trunk(tmp_path_factory):
     with torch.no_grad():
         for module in features:
             if isinstance(module, nn.Conv2d):  # He-scaled so activations stay O(1) through 10 layers
-                module.weight.copy_(torch.randn(module.weight.shape, generator=g) * (2 / module.weight[0].numel()) ** 0.5)
+                scale = (2 / module.weight[0].numel()) ** 0.5
+                module.weight.copy_(torch.randn(module.weight.shape, generator=g) * scale)
                 module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.1)
     path = tmp_path_factory.mktemp("vgg") / "vgg16-random.pth"
     torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)

@@ -94,9 +94,9 @@ def load_vgg_state_dict(arch: str, weights: str | os.PathLike[str], *, offline: 
 class VGGFeatures(FrozenBackbone):
     """A frozen torchvision VGG trunk returning ``{layer name: activation}`` for the requested layers."""
 
-    def __init__(self, layers: Sequence[str], arch: str = "vgg19", *, weights: str | os.PathLike[str] | None = "imagenet",
-                 input_range: Sequence[float] = (0.0, 1.0), normalize: bool = True, seed: int = 0,
-                 offline: bool | None = None) -> None:
+    def __init__(self, layers: Sequence[str], arch: str = "vgg19", *,
+                 weights: str | os.PathLike[str] | None = "imagenet", input_range: Sequence[float] = (0.0, 1.0),
+                 normalize: bool = True, seed: int = 0, offline: bool | None = None) -> None:
         super().__init__()
         import torchvision
 
