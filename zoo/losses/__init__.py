@@ -9,11 +9,11 @@ Importing this package imports torch; ``import zoo`` does not import it.
 
 from __future__ import annotations
 
-from .gan import GANLoss, gradient_penalty
-from .pixel import CharbonnierLoss, L1Loss, MSELoss, TotalVariationLoss
+from .gan import GANConfigError, GANLoss, gradient_penalty
+from .pixel import CharbonnierLoss, L1Loss, LossConfigError, MSELoss, TotalVariationLoss
 from .lpips_loss import LPIPSLoss
 from .timm_features import TimmFeatureLoss
 from .vgg import GramStyleLoss, VGGFeatures, VGGPerceptualLoss, gram_matrix
 
-__all__ = ["GANLoss", "gradient_penalty", "L1Loss", "MSELoss", "CharbonnierLoss", "TotalVariationLoss",
+__all__ = ["LossConfigError", "GANConfigError", "GANLoss", "gradient_penalty", "L1Loss", "MSELoss", "CharbonnierLoss", "TotalVariationLoss",
            "VGGFeatures", "VGGPerceptualLoss", "GramStyleLoss", "gram_matrix", "LPIPSLoss", "TimmFeatureLoss"]

@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ZooError
 from .backbone import seeded
+from .pixel import LossConfigError
 
 GAN_TYPES = ("vanilla", "lsgan", "hinge", "wgan", "wgan-gp", "wgan_softplus", "ragan")
 GAN_TYPE_ALIASES = {"wgangp": "wgan-gp", "wgan_gp": "wgan-gp", "bce": "vanilla", "ls": "lsgan",
@@ -42,7 +42,7 @@ GAN_TYPE_ALIASES = {"wgangp": "wgan-gp", "wgan_gp": "wgan-gp", "bce": "vanilla",
 RAGAN_BASES = ("vanilla", "lsgan", "hinge", "wgan", "wgan_softplus")
 
 
-class GANConfigError(ZooError, ValueError):
+class GANConfigError(LossConfigError):
     """A GAN loss built or called with arguments it cannot use."""
 
 
