@@ -173,7 +173,7 @@ class VGGPerceptualLoss(FrozenBackbone):
     Target features are computed without a graph (the target is data). Call: ``loss(pred, target)``.
     """
 
-    def __init__(self, layer_weights: Mapping[str, float] | Sequence[str] = None, arch: str = "vgg19", *,
+    def __init__(self, layer_weights: Mapping[str, float] | Sequence[str] | None = None, arch: str = "vgg19", *,
                  criterion: str = "l1", loss_weight: float = 1.0, input_range: Sequence[float] = (0.0, 1.0),
                  normalize: bool = True, weights: str | os.PathLike[str] | None = "imagenet", seed: int = 0,
                  offline: bool | None = None) -> None:
@@ -207,7 +207,7 @@ class GramStyleLoss(FrozenBackbone):
     ``loss(pred)`` reuses them.
     """
 
-    def __init__(self, layer_weights: Mapping[str, float] | Sequence[str] = None, arch: str = "vgg16", *,
+    def __init__(self, layer_weights: Mapping[str, float] | Sequence[str] | None = None, arch: str = "vgg16", *,
                  criterion: str = "l2", loss_weight: float = 1.0, input_range: Sequence[float] = (0.0, 1.0),
                  normalize: bool = True, weights: str | os.PathLike[str] | None = "imagenet", seed: int = 0,
                  offline: bool | None = None) -> None:
