@@ -15,5 +15,6 @@ from .lpips_loss import LPIPSLoss
 from .timm_features import TimmFeatureLoss
 from .vgg import GramStyleLoss, VGGFeatures, VGGPerceptualLoss, gram_matrix
 
-__all__ = ["LossConfigError", "GANConfigError", "GANLoss", "gradient_penalty", "L1Loss", "MSELoss", "CharbonnierLoss", "TotalVariationLoss",
-           "VGGFeatures", "VGGPerceptualLoss", "GramStyleLoss", "gram_matrix", "LPIPSLoss", "TimmFeatureLoss"]
+__all__ = ["LossConfigError", "GANConfigError", "GANLoss", "gradient_penalty", "L1Loss", "MSELoss", "CharbonnierLoss",
+           "TotalVariationLoss", "VGGFeatures", "VGGPerceptualLoss", "GramStyleLoss", "gram_matrix", "LPIPSLoss",
+           "TimmFeatureLoss"]
