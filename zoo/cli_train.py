@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from typing import Any, Sequence
 
@@ -53,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("--data DIR is required (the training images, in the task's layout)")
     result = train(args.target, args.data, config=args.config, overrides=list(args.overrides), out=args.out,
                    resume=args.resume, from_scratch=args.from_scratch)
-    if result["catalog"] is not None and getattr(args, "quiet", False) is False:
+    if os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
         val = ", ".join(f"{k} {v:.4g}" for k, v in (result["val"] or {}).items())
         print(f"trained {result['entry']!r} for {result['step']} steps" + (f" ({val})" if val else "")
               + f"; run folder {result['out']}")

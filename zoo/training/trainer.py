@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
@@ -26,6 +27,8 @@ from .data import ResumableSampler, stack_images
 from .logs import CSVLog, TensorBoardLog, save_png
 
 LR_POLICIES = ("constant", "linear", "cosine", "step")
+#: devices whose torch.distributed backend runs SyncBatchNorm (gloo on CPU does not)
+SYNC_BN_DEVICES = ("cuda", "xpu")
 
 BASE_OPTIONS: dict[str, Option] = {
     "seed": Option(0, "seed of weights init, data order and augmentation"),
@@ -218,13 +221,19 @@ class Trainer:
             if self.config["channels_last"]:
                 model.to(memory_format=torch.channels_last)
         self._wrapped: dict[str, nn.Module] = {}
+        self._warned_bn = False
         if st.is_distributed():
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             for name, model in self.models.items():
                 if any(p.requires_grad for p in model.parameters()):
-                    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+                    has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+                    if has_bn and self.device.type in SYNC_BN_DEVICES:
                         model = self.models[name] = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+                    elif has_bn and self.is_main and not self._warned_bn:
+                        self._warned_bn = True
+                        print(f"zoo train: batch norm statistics stay per process on {self.device.type} "
+                              f"(SyncBatchNorm runs on {', '.join(SYNC_BN_DEVICES)} only)", file=sys.stderr)
                     ids = [self.device.index] if self.device.type == "cuda" else None
                     self._wrapped[name] = DDP(model, device_ids=ids)
         self.optimizers = self.build_optimizers()
