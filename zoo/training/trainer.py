@@ -55,6 +55,7 @@ BASE_OPTIONS: dict[str, Option] = {
     "val_every": Option(0, "steps between validations (0: at each checkpoint)"),
     "num_samples": Option(4, "images in the sample grid and in the diversity (mode-collapse) indicator"),
     "progress": Option(True, "tqdm progress bar"),
+    "time_limit": Option(0.0, "stop (checkpoint, samples, catalog) after this many minutes of training (0: off)"),
     "name": Option(None, "catalog name of the trained model (default: the run folder's name)", kind=str),
 }
 
@@ -351,6 +352,8 @@ class Trainer:
                     sched.step()
                 self.step += 1
                 self.after_step()
+                if self.config["time_limit"] > 0 and self._time_up(start):
+                    self.total = self.step  # time-boxed: this step is the last one
                 for k, v in values.items():
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1
@@ -388,6 +391,15 @@ class Trainer:
             if board is not None:
                 board.close()
         return {"step": self.step, "val": val}
+
+    def _time_up(self, start: float) -> bool:
+        """Whether the time limit has passed (rank 0 decides for all ranks, so they stop together)."""
+        up = torch.tensor([float(time.perf_counter() - start > 60.0 * self.config["time_limit"])])
+        if st.is_distributed():
+            import torch.distributed as dist
+
+            dist.broadcast(up, 0)
+        return bool(up.item())
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
