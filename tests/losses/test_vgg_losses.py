@@ -197,3 +197,43 @@ def test_gram_of_half_precision_features_does_not_overflow():
     f = torch.full((1, 4, 64, 64), 60.0, dtype=torch.float16)  # 4096 products of 3600 overflow fp16's 65504
     gram = gram_matrix(f)
     assert gram.dtype == torch.float32 and torch.allclose(gram, torch.full((1, 4, 4), 900.0))
+
+
+def test_perceptual_loss_equals_basicsr_conventions_on_vgg19():
+    """BasicSR PerceptualLoss(layer_weights, vgg19, use_input_norm, range_norm=True): [-1, 1] -> [0, 1], ImageNet
+    mean/std, ``vgg.features`` cut at the deepest layer (conv5_4 = index 34, before its ReLU), weighted sum."""
+    with torch.device("meta"):
+        features = torchvision.models.vgg19(weights=None).features[:35]
+    features = features.to_empty(device="cpu")
+    g = torch.Generator().manual_seed(9)
+    with torch.no_grad():
+        for module in features:
+            if isinstance(module, nn.Conv2d):
+                scale = (2 / module.weight[0].numel()) ** 0.5
+                module.weight.copy_(torch.randn(module.weight.shape, generator=g) * scale)
+                module.bias.copy_(torch.randn(module.bias.shape, generator=g) * 0.1)
+    taps = {"conv3_4": 16, "conv5_4": 34}  # BasicSR's NAMES['vgg19'] indices
+    layer_weights = {"conv3_4": 0.5, "conv5_4": 1.0}
+    x = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    gt = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+    def extract(img):
+        out, found = ((img + 1) / 2 - mean) / std, {}
+        for index, layer in enumerate(features):
+            out = layer(out.clone()) if isinstance(layer, nn.ReLU) else layer(out)
+            for name, tap in taps.items():
+                if tap == index:
+                    found[name] = out.clone()
+        return found
+
+    fx, fg = extract(x), extract(gt)
+    expected = {"l1": sum(F.l1_loss(fx[k], fg[k]) * w for k, w in layer_weights.items()),
+                "fro": sum(torch.norm(fx[k] - fg[k], p="fro") * w for k, w in layer_weights.items())}
+    state = {f"features.{k}": v for k, v in features.state_dict().items()}
+    for criterion, value in expected.items():
+        ours = VGGPerceptualLoss(layer_weights, "vgg19", criterion=criterion, input_range=(-1, 1), weights=None,
+                                 loss_weight=0.7)
+        ours.backbone.load_torchvision_state_dict(state)
+        assert ours(x, gt).item() == pytest.approx(0.7 * value.item(), rel=1e-5), criterion
