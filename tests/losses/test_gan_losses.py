@@ -182,3 +182,5 @@ def test_multiscale_predictions_average_the_scales():
     assert loss(scales, True, for_discriminator=True).double().item() == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(GANConfigError, match="empty list"):
         loss([], True)
+    with pytest.raises(GANConfigError, match="per-scale lists"):
+        GANLoss("ragan").discriminator_loss([logits(0)], [logits(1)])

@@ -135,12 +135,19 @@ class GANLoss(nn.Module):
                       for_discriminator=for_discriminator) for p in predictions]
         return torch.stack(terms).mean()
 
+    @staticmethod
+    def _check_single_scale(*predictions: object) -> None:
+        if any(isinstance(p, (list, tuple)) for p in predictions):
+            raise GANConfigError("gan_type 'ragan' takes one prediction tensor per side, not per-scale lists; "
+                                 "call it once per discriminator scale")
+
     def discriminator_loss(self, real_prediction: torch.Tensor, fake_prediction: torch.Tensor) -> torch.Tensor:
         """``0.5 * (real term + fake term)`` (junyanz's and ESRGAN's halving; pass detached fakes).
 
         For ``ragan`` each term's reference is detached, so each term trains through its own prediction only.
         """
         if self.relativistic:
+            self._check_single_scale(real_prediction, fake_prediction)
             real = self(real_prediction, True, for_discriminator=True, reference=fake_prediction.detach())
             fake = self(fake_prediction, False, for_discriminator=True, reference=real_prediction.detach())
         else:
@@ -160,6 +167,7 @@ class GANLoss(nn.Module):
         if real_prediction is None:
             raise GANConfigError("gan_type 'ragan' needs the discriminator's predictions on real images: "
                                  "generator_loss(fake_prediction, real_prediction)")
+        self._check_single_scale(real_prediction, fake_prediction)
         real_prediction = real_prediction.detach()
         real_term = self(real_prediction, False, reference=fake_prediction)
         fake_term = self(fake_prediction, True, reference=real_prediction)
