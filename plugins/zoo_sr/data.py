@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,7 @@ def _read(path: Path) -> np.ndarray:
 def find_pairs(root: Path) -> list[tuple[Path, Path]] | None:
     """HR/LR pairs in ``root/HR`` + ``root/LR`` (same stems, an ``xN`` suffix allowed) or ``*_HR.*`` + ``*_LR.*``."""
     if (root / "HR").is_dir() and (root / "LR").is_dir():
-        lr = {p.stem.rsplit("x", 1)[0].rstrip("_") if "x" in p.stem else p.stem: p for p in list_images(root / "LR")}
-        lr.update({p.stem: p for p in list_images(root / "LR")})
+        lr = {re.sub(r"x\d+$", "", p.stem): p for p in list_images(root / "LR")}  # DIV2K: 0001x4.png
         pairs = [(p, lr.get(p.stem)) for p in list_images(root / "HR")]
         missing = [h.name for h, low in pairs if low is None]
         if missing:
@@ -68,7 +68,8 @@ def find_pairs(root: Path) -> list[tuple[Path, Path]] | None:
         return [(h, low) for h, low in pairs if low is not None]
     hr = sorted(root.glob("*_HR.*"))
     if hr:
-        return [(p, p.with_name(p.name.replace("_HR.", "_LR."))) for p in hr if p.with_name(p.name.replace("_HR.", "_LR.")).is_file()]
+        pairs = [(p, p.with_name(p.name.replace("_HR.", "_LR."))) for p in hr]
+        return [(h, low) for h, low in pairs if low.is_file()]
     return None
 
 

@@ -22,6 +22,9 @@ TRANSLATION = {"load_size": 36, "crop_size": 32, "discriminator_kwargs": {"ndf":
 CASES = {
     "espcn": ("super-resolution-luma", "sr", {"kwargs": {"num_feat": 8, "num_feat2": 4}, "patch_size": 24,
                                               "batch_size": 2}),
+    "espcn-bf16-channels-last": ("super-resolution-luma", "sr", {"kwargs": {"num_feat": 8, "num_feat2": 4},
+                                                                 "patch_size": 24, "batch_size": 2, "amp": "bf16",
+                                                                 "channels_last": True}),
     "fsrcnn": ("super-resolution-luma", "sr", {"architecture": "fsrcnn", "kwargs": {"d": 8, "s": 4, "m": 1},
                                                "patch_size": 24, "batch_size": 2}),
     "sr-gan-ema": ("super-resolution", "sr", {"kwargs": {"num_feat": 8, "num_block": 1}, "scale": 2, "patch_size": 32,
