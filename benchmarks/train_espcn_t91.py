@@ -60,6 +60,15 @@ def finetune_command(args: argparse.Namespace) -> list[str]:
             "name=espcn-x3-t91-finetuned"]
 
 
+def finished(run: Path, steps: int) -> bool:
+    """Whether ``run`` holds a finished run of ``steps`` steps (its catalog written, its checkpoint at the end)."""
+    import torch
+
+    ckpt = run / "checkpoints" / "last.pt"
+    return (run / "catalog.yaml").is_file() and ckpt.is_file() and \
+        int(torch.load(ckpt, map_location="cpu", weights_only=True)["step"]) >= steps
+
+
 def finetune_dir(args: argparse.Namespace) -> Path:
     return args.out.with_name(args.out.name + "-ft")
 
@@ -161,7 +170,10 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins"),
                                                             os.environ.get("PYTHONPATH", "")])}
         start = time.perf_counter()
-        subprocess.run(commands[0], check=True, env=env, cwd=REPO)
+        if finished(args.out, args.steps) and not args.resume:
+            print(f"{args.out} already finished {args.steps} steps; going on with the next phase")
+        else:
+            subprocess.run(commands[0], check=True, env=env, cwd=REPO)
         if args.finetune_steps:
             subprocess.run(commands[1], check=True, env={**env, "ZOO_PLUGINS_DIR": str(args.out)}, cwd=REPO)
         wall = time.perf_counter() - start
