@@ -8,7 +8,7 @@ import re
 from typing import Any, Sequence
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
-_VALUE_OPTIONS = ("--data", "--config", "--out")
+_VALUE_OPTIONS = ("--data", "--config", "--out", "--weights")
 
 
 def _override_first(args: Sequence[str]) -> list[str]:
@@ -53,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         raise ConfigError("--data DIR is required (the training images, in the task's layout)")
     result = train(args.target, args.data, config=args.config, overrides=list(args.overrides), out=args.out,
-                   resume=args.resume, from_scratch=args.from_scratch)
+                   resume=args.resume, from_scratch=args.from_scratch, weights=args.weights)
     if os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
         val = ", ".join(f"{k} {v:.4g}" for k, v in (result["val"] or {}).items())
         print(f"trained {result['entry']!r} for {result['step']} steps" + (f" ({val})" if val else "")
@@ -73,6 +73,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="run folder (default: runs/TARGET)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--from-scratch", action="store_true", help="do not start from the entry's pretrained weights")
+    p.add_argument("--weights", help="fine-tune from this file / URL / plugin URI instead of the entry's weights")
     p.add_argument("--list-options", action="store_true", help="print the trainer's options and defaults")
     p.set_defaults(func=cmd_train)
     parse = p.parse_known_args

@@ -14,6 +14,7 @@ indicator.
 from __future__ import annotations
 
 import random
+import sys
 from typing import Any, ClassVar, Mapping
 
 import torch
@@ -263,13 +264,13 @@ class CycleGANTrainer(TranslationTrainer):
             load_pretrained(self, g_a)
             reverse = self.reverse_entry() if self.config["reverse_weights"] else None
             if reverse is not None:
-                entry, self.entry = self.entry, reverse
+                (entry, weights), self.entry, self.pretrained_weights = (self.entry, self.pretrained_weights), reverse, None
                 try:
                     load_pretrained(self, g_b)
                 except TrainingError as exc:
-                    print(f"zoo train: G_B starts from random weights ({exc})")
+                    print(f"zoo train: G_B starts from random weights ({exc})", file=sys.stderr)
                 finally:
-                    self.entry = entry
+                    self.entry, self.pretrained_weights = entry, weights
         out_nc, in_nc = int(self.arch_kwargs.get("output_nc", 3)), int(self.arch_kwargs.get("input_nc", 3))
         return {"G_A": g_a, "G_B": g_b, "D_A": self.new_discriminator(out_nc), "D_B": self.new_discriminator(in_nc)}
 

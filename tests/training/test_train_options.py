@@ -121,6 +121,12 @@ def test_fine_tuning_starts_from_the_entry_weights(sr_data: Path, tmp_path: Path
     trainer.fit()
     tuned = load_file(str(tmp_path / "ft" / "model.safetensors"))
     assert any(not torch.equal(tuned[k], start[k]) for k in start)
+    other = tmp_path / "other.safetensors"
+    save_file({k: v + 1 for k, v in start.items()}, str(other))
+    explicit = prepare("tiny-espcn-x3", sr_data, overrides={"steps": 1, "batch_size": 2, "patch_size": 24,
+                                                            "progress": False}, out=tmp_path / "w", weights=other)
+    explicit.setup()
+    assert torch.equal(explicit.models["generator"].state_dict()["body.0.weight"], start["body.0.weight"] + 1)
     scratch = prepare("tiny-espcn-x3", sr_data, overrides={"steps": 1, "batch_size": 2, "patch_size": 24, "progress": False}, out=tmp_path / "s",
                       from_scratch=True)
     scratch.setup()

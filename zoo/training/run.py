@@ -65,22 +65,28 @@ def default_out(target: str) -> Path:
 
 def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
           overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
-          resume: bool = False, from_scratch: bool = False) -> dict[str, Any]:
+          resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> dict[str, Any]:
     """Train an entry (fine-tuning its pretrained weights unless ``from_scratch``) or a task from scratch.
+
+    ``weights`` (a file, URL or plugin URI, like ``zoo.load(name, weights=...)``) replaces the entry's own
+    pretrained weights as the starting point.
 
     ``config`` is a YAML file or mapping of options, ``overrides`` a mapping or ``["key=value", ...]``.
     Returns ``{"out", "step", "val", "entry", "catalog"}``. Under torchrun every process calls this.
     """
     trainer = prepare(target, data, config=config, overrides=overrides, out=out, resume=resume,
-                      from_scratch=from_scratch)
+                      from_scratch=from_scratch, weights=weights)
     return finish(trainer, trainer.fit())
 
 
 def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
             overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
-            resume: bool = False, from_scratch: bool = False) -> Any:
+            resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> Any:
     """The trainer of a run, options resolved and validated, run folder created (``train`` = prepare + fit + finish)."""
     entry, task_name, trainer_cls = resolve_target(target)
+    if weights is not None and (entry is None or from_scratch):
+        raise ConfigError("--weights sets the starting point of fine-tuning an entry; "
+                          + ("it cannot go with --from-scratch" if from_scratch else f"{target!r} is a task"))
     out = Path(out) if out is not None else default_out(target)
     layers: list[tuple[str, Mapping[str, Any]]] = []
     recipe = dict(entry.processing.options.get("train", {})) if entry is not None else {}
@@ -108,6 +114,7 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
     pretrained = entry is not None and not from_scratch and not resume
     trainer = trainer_cls(options, data=data, out=out, entry=entry, task=task_name, pretrained=pretrained,
                           checkpoint=checkpoint)
+    trainer.pretrained_weights = weights
     out.mkdir(parents=True, exist_ok=True)
     if trainer.is_main:
         with atomic_path(out / "config.yaml") as tmp:
@@ -146,10 +153,11 @@ def load_pretrained(trainer: Any, model: Any) -> None:
 
     entry = trainer.entry
     try:
-        resolved = resolve_weights(entry, progress=trainer.is_main)
+        resolved = resolve_weights(entry, trainer.pretrained_weights, progress=trainer.is_main)
     except (WeightsUnavailableError, ZooError) as exc:
         raise TrainingError(f"cannot fine-tune {entry.name!r}: its pretrained weights are unavailable ({exc}); "
-                            "pass --from-scratch to train it from random weights") from None
+                            "pass --weights PATH to start from a local copy, or --from-scratch to train it from random "
+                            "weights") from None
     load_weights(model, entry, resolved)
 
 

@@ -78,6 +78,8 @@ class Trainer:
         self.entry = entry
         self.task_name = task or (entry.task if entry is not None else self.task)
         self.pretrained = pretrained
+        #: a file / URL replacing the entry's own weights as the fine-tuning start (``--weights``)
+        self.pretrained_weights: str | Path | None = None
         self.rank, self.world, self.local_rank = st.dist_env()
         self.device = self._device()
         self.step = 0
