@@ -16,7 +16,6 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +51,8 @@ def main() -> None:
                "sample_every=100", "progress=false", "name=colorization-t91-bsd100"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins"),
                                                         os.environ.get("PYTHONPATH", "")])}
-    start = time.perf_counter()
     if not args.evaluate_only:
         subprocess.run(command, check=True, env=env, cwd=REPO)
-    wall = time.perf_counter() - start
 
     import torch
     from PIL import Image

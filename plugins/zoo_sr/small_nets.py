@@ -12,8 +12,6 @@ RGB -> YCbCr, the network on Y, Cb/Cr upscaled by MATLAB-compatible bicubic, bac
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 
@@ -118,6 +116,3 @@ class LumaSRPipeline(ImagePipeline):
         if z.shape[1] == 3:
             z = rgb_to_ycbcr(z.float())[:, :1]
         return super().forward(z)
-
-    def describe(self) -> dict[str, Any]:
-        return {"luma": True, "scale": self.processing.scale}
