@@ -278,6 +278,7 @@ SUBCOMMAND_MODULES = (
     "zoo.metrics.cli",
     "zoo.cli_plugins",
     "zoo.cli_export",
+    "zoo.cli_train",
 )
 
 

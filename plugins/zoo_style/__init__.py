@@ -37,7 +37,8 @@ def zoo_register_architectures(register: Callable) -> None:
 @hookimpl
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="style-transfer",
-                  description="re-render a photo in the style of the painting a network was trained on"))
+                  description="re-render a photo in the style of the painting a network was trained on",
+                  trainer=f"{PACKAGE}.training:StyleTransferTrainer"))
 
 
 @hookimpl

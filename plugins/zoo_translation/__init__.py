@@ -2,7 +2,8 @@
 
 Registers the junyanz/pytorch-CycleGAN-and-pix2pix networks (``resnet_generator``,
 ``unet_generator``, ``nlayer_discriminator``, ``pixel_discriminator``), their training losses, the
-``unpaired-translation`` / ``paired-translation`` tasks and the ``junyanz`` checkpoint format.
+``unpaired-translation`` / ``paired-translation`` / ``colorization`` tasks (trainers in :mod:`.trainers` and
+:mod:`.colorization`) and the ``junyanz`` checkpoint format.
 Catalog entries live in the ``translation`` section of the zoo's ``registry.yaml``.
 
 Loss names carry a prefix (``junyanz_gan``, ``junyanz_gradient_penalty``, ``cycle_consistency``,
@@ -22,7 +23,6 @@ from zoo.hookspecs import hookimpl
 
 _NETWORKS = "zoo_translation.networks"
 _LOSSES = "zoo_translation.losses"
-_EXAMPLES = "zoo_translation.loss_examples"
 
 
 @hookimpl
@@ -51,28 +51,36 @@ def zoo_register_architectures(register: Callable) -> None:
 
 @hookimpl
 def zoo_register_losses(register: Callable) -> None:
+    # junyanz_gan / junyanz_gradient_penalty keep junyanz's argument names on the core zoo.losses.gan code.
     register(Loss(name="junyanz_gan", factory=f"{_LOSSES}:GANLoss",
                   description="adversarial loss: lsgan (CycleGAN), vanilla (pix2pix) or wgangp",
-                  example_kwargs={"gan_mode": "lsgan"}, example_inputs=f"{_EXAMPLES}:gan_loss_inputs"))
+                  example_kwargs={"gan_mode": "lsgan"}, example_inputs="zoo.losses.gan:example_gan_inputs"))
     register(Loss(name="junyanz_gradient_penalty", factory=f"{_LOSSES}:gradient_penalty",
                   description="WGAN-GP gradient penalty lambda*(||grad D||-1)^2 at real/fake/interpolated points",
-                  example_inputs=f"{_EXAMPLES}:gradient_penalty_inputs"))
+                  example_inputs="zoo.losses.gan:example_gradient_penalty_inputs"))
     register(Loss(name="cycle_consistency", factory=f"{_LOSSES}:CycleConsistencyLoss",
                   description="CycleGAN cycle loss lambda_A*L1(F(G(a)),a) + lambda_B*L1(G(F(b)),b)",
-                  example_kwargs={"lambda_a": 10.0, "lambda_b": 10.0}, example_inputs=f"{_EXAMPLES}:cycle_inputs"))
+                  example_kwargs={"lambda_a": 10.0, "lambda_b": 10.0},
+                  example_inputs=f"{_LOSSES}:example_cycle_inputs"))
     register(Loss(name="cycle_identity", factory=f"{_LOSSES}:IdentityLoss",
                   description="CycleGAN identity loss lambda_idt*(lambda_B*L1(G(b),b) + lambda_A*L1(F(a),a))",
                   example_kwargs={"lambda_a": 10.0, "lambda_b": 10.0, "lambda_identity": 0.5},
-                  example_inputs=f"{_EXAMPLES}:cycle_inputs"))
+                  example_inputs=f"{_LOSSES}:example_cycle_inputs"))
 
 
 @hookimpl
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="unpaired-translation",
-                  description="translate an image to another domain, learnt from unpaired collections (CycleGAN)"))
+                  description="translate an image to another domain, learnt from unpaired collections (CycleGAN)",
+                  trainer="zoo_translation.trainers:CycleGANTrainer"))
     register(Task(name="paired-translation",
                   description="translate an image to another depiction, learnt from aligned pairs (pix2pix); "
-                              "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's"))
+                              "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's",
+                  trainer="zoo_translation.trainers:Pix2PixTrainer"))
+    register(Task(name="colorization",
+                  description="colour a photo: its Lab lightness in, a and b out (pix2pix-style, trained on any photos)",
+                  pipeline="zoo_translation.colorization:ColorizationPipeline",
+                  trainer="zoo_translation.colorization:ColorizationTrainer"))
 
 
 @hookimpl

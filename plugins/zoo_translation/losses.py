@@ -2,7 +2,9 @@
 
 * :class:`GANLoss` -- ``lsgan`` (MSE to the label, CycleGAN's default), ``vanilla`` (BCE with logits,
   pix2pix's default) or ``wgangp`` (signed mean); labels are buffers broadcast to the prediction.
-* :func:`gradient_penalty` -- WGAN-GP's ``lambda * (||grad D(x_hat)|| - c)^2``.
+  A thin junyanz-signature subclass of the core :class:`zoo.losses.gan.GANLoss` (no duplicate logic).
+* :func:`gradient_penalty` -- WGAN-GP's ``lambda * (||grad D(x_hat)|| - c)^2``, re-exported from
+  :mod:`zoo.losses.gan`.
 * :class:`CycleConsistencyLoss` -- ``lambda_A * |F(G(a)) - a|_1 + lambda_B * |G(F(b)) - b|_1``.
 * :class:`IdentityLoss` -- ``lambda_idt * (lambda_B * |G(b) - b|_1 + lambda_A * |F(a) - a|_1)``.
 
@@ -12,72 +14,37 @@ Discriminator losses are usually ``0.5 * (gan(D(real), True) + gan(D(fake), Fals
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.losses.gan import GANConfigError
+from zoo.losses.gan import GANLoss as CoreGANLoss
+from zoo.losses.gan import gradient_penalty
+
+__all__ = ["GANLoss", "gradient_penalty", "CycleConsistencyLoss", "IdentityLoss", "GAN_MODES"]
+
 GAN_MODES = ("lsgan", "vanilla", "wgangp")
 
 
-class GANLoss(nn.Module):
-    """Adversarial loss of a discriminator's raw output (no sigmoid in the network).
+class GANLoss(CoreGANLoss):
+    """junyanz's ``GANLoss(gan_mode, target_real_label, target_fake_label)`` on the core's implementation.
 
     ``loss(prediction, target_is_real)``; the labels are registered buffers (``real_label``,
     ``fake_label``) so they follow the module's device, and are broadcast to the prediction's shape
-    and dtype.
+    and dtype. ``wgangp`` is the core's ``wgan-gp`` (signed mean). Only junyanz's three modes are
+    accepted here; the core ``gan`` loss has the others.
     """
 
     def __init__(self, gan_mode: str = "lsgan", target_real_label: float = 1.0, target_fake_label: float = 0.0) -> None:
-        super().__init__()
         if gan_mode not in GAN_MODES:
-            raise ValueError(f"unknown gan_mode {gan_mode!r}; expected one of {', '.join(GAN_MODES)}")
+            raise GANConfigError(f"unknown gan_mode {gan_mode!r}; expected one of {', '.join(GAN_MODES)} "
+                                 f"(the core 'gan' loss also has hinge, wgan_softplus and ragan)")
+        super().__init__("wgan-gp" if gan_mode == "wgangp" else gan_mode,
+                         real_label=target_real_label, fake_label=target_fake_label)
         self.gan_mode = gan_mode
-        self.register_buffer("real_label", torch.tensor(float(target_real_label)))
-        self.register_buffer("fake_label", torch.tensor(float(target_fake_label)))
-
-    def target_tensor(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-        label = self.real_label if target_is_real else self.fake_label
-        return label.to(prediction.dtype).expand_as(prediction)
-
-    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
-        if self.gan_mode == "wgangp":
-            return -prediction.mean() if target_is_real else prediction.mean()
-        target = self.target_tensor(prediction, target_is_real)
-        if self.gan_mode == "lsgan":
-            return F.mse_loss(prediction, target)
-        return F.binary_cross_entropy_with_logits(prediction, target)
-
-
-def gradient_penalty(discriminator: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor,
-                     *, mode: str = "mixed", constant: float = 1.0, lambda_gp: float = 10.0,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP penalty ``lambda_gp * mean((||grad_x D(x)||_2 - constant)^2)`` at ``x`` from ``mode``.
-
-    ``mode``: ``"real"``, ``"fake"`` or ``"mixed"`` (per-sample uniform interpolation, as upstream).
-    Inputs are detached: the penalty trains the discriminator only. The graph is kept
-    (``create_graph``) so the result can be back-propagated. ``lambda_gp <= 0`` gives 0.
-    """
-    if lambda_gp <= 0.0:
-        return real.new_zeros(())
-    real, fake = real.detach(), fake.detach()
-    if mode == "real":
-        points = real.clone()
-    elif mode == "fake":
-        points = fake.clone()
-    elif mode == "mixed":
-        alpha = torch.rand(real.shape[0], 1, device=real.device, generator=generator, dtype=real.dtype)
-        alpha = alpha.view(real.shape[0], *([1] * (real.ndim - 1)))
-        points = alpha * real + (1 - alpha) * fake
-    else:
-        raise ValueError(f"unknown gradient penalty mode {mode!r}; expected 'real', 'fake' or 'mixed'")
-    points.requires_grad_(True)
-    scores = discriminator(points)
-    (grads,) = torch.autograd.grad(outputs=scores, inputs=points, grad_outputs=torch.ones_like(scores),
-                                   create_graph=True, retain_graph=True)
-    norms = (grads.reshape(grads.shape[0], -1) + 1e-16).norm(2, dim=1)  # the epsilon keeps the norm differentiable at 0
-    return ((norms - constant) ** 2).mean() * lambda_gp
 
 
 class CycleConsistencyLoss(nn.Module):
@@ -126,3 +93,10 @@ class IdentityLoss(nn.Module):
                 same_b: torch.Tensor) -> torch.Tensor:
         idt_a, idt_b = self.terms(real_a, same_a, real_b, same_b)
         return idt_a + idt_b
+
+
+def example_cycle_inputs() -> tuple[tuple[Any, ...], Mapping[str, Any]]:
+    """``(real_a, rec_a, real_b, rec_b)`` (or ``same_*`` for the identity loss) for conformance checks."""
+    g = torch.Generator().manual_seed(0)
+    real_a, out_a, real_b, out_b = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(4))
+    return (real_a, out_a.requires_grad_(True), real_b, out_b.requires_grad_(True)), {}

@@ -128,7 +128,7 @@ def test_a_loss_that_raises_or_is_not_a_differentiable_scalar_fails(toy, loss, s
 def test_weights_whose_keys_do_not_fit_fail(toy, tmp_path):
     manager = toy()
     save_state_dict({"body.weight": torch.zeros(12, 3, 3, 3), "conv.bias": torch.zeros(12)}, tmp_path / "toy.safetensors")
-    with pytest.raises(AssertionError, match="plugin 'toy': entry 'toy-x2'.*do not fit Upscaler: 1 missing: conv.weight; "
+    with pytest.raises(AssertionError, match="plugin 'toy': entry 'toy-x2'.*not fit Upscaler: 1 missing: conv.weight; "
                                              "1 unexpected: body.weight"):
         check_plugin(manager, "toy")
 

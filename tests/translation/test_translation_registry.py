@@ -98,6 +98,6 @@ def test_translation_plugin_conformance(zoo_manager):
     report = check_plugin(zoo_manager, "translation")
     assert sorted(report["architecture"]) == ["nlayer_discriminator", "pixel_discriminator", "resnet_generator",
                                              "unet_generator"]
-    assert sorted(report["task"]) == ["paired-translation", "unpaired-translation"]
+    assert sorted(report["task"]) == ["colorization", "paired-translation", "unpaired-translation"]
     assert report["weight_format"] == ["junyanz"]
     assert set(EXPECTED) <= set(report["entry"])

@@ -1,0 +1,268 @@
+"""Trainers of the SR tasks: pixel, perceptual and GAN stages, EMA generator, PSNR/SSIM-Y validation.
+
+``stage=pixel`` trains with the pixel loss only (PSNR-oriented, e.g. ESPCN, RealESRNet); ``perceptual`` adds
+the VGG perceptual loss; ``gan`` adds a discriminator and the adversarial loss (ESRGAN / Real-ESRGAN: L1 1.0,
+perceptual 1.0 on VGG19 conv1_2..conv5_4, GAN 0.1, U-Net discriminator). ``ema`` keeps an exponential moving
+average of the generator (BasicSR's ``ema_decay`` 0.999), which is what gets exported and validated.
+Three tasks share the code: ``super-resolution`` (RGB in, RGB out), ``super-resolution-luma`` (the LR luma in,
+HR luma out: ESPCN, FSRCNN) and ``super-resolution-y`` (the bicubic-upscaled luma in: VDSR).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from zoo.metrics.psnr_ssim import psnr, ssim
+from zoo.plugins import components
+from zoo.training.config import Option, TrainingError
+from zoo.training.run import load_pretrained
+from zoo.training.trainer import BASE_OPTIONS, Trainer
+
+from .data import DEGRADATIONS, SRDataset, rgb_to_y, validation_pairs
+from .vdsr import bicubic_upscale
+
+#: Real-ESRGAN's perceptual layers and weights (train_realesrgan_x4plus.yml)
+REALESRGAN_LAYERS = {"conv1_2": 0.1, "conv2_2": 0.1, "conv3_4": 1.0, "conv4_4": 1.0, "conv5_4": 1.0}
+
+SR_OPTIONS: dict[str, Option] = {
+    **BASE_OPTIONS,
+    "steps": Option(1000, "optimisation steps in all"),
+    "batch_size": Option(16, "patches per step and process"),
+    "lr": Option(2e-4, "generator learning rate (BasicSR / Real-ESRGAN: 2e-4 pixel, 1e-4 GAN stage)"),
+    "architecture": Option(None, "registered generator architecture (default: the entry's, else the task's)", kind=str),
+    "kwargs": Option({}, "generator architecture kwargs (merged over the entry's)"),
+    "scale": Option(0, "upscaling factor (0: the entry's processing.scale, else the task's default)"),
+    "patch_size": Option(96, "HR patch size (a multiple of the scale)"),
+    "repeat": Option(1, "passes over the training images per epoch (each draws a new random patch)"),
+    "flip": Option(True, "random horizontal flips"),
+    "rotate": Option(True, "random vertical flips and 90-degree rotations"),
+    "degradation": Option("bicubic", "how LR patches are made from HR", DEGRADATIONS),
+    "degradation_options": Option({}, "Real-ESRGAN-style degradation ranges (see zoo_sr.data.degrade)"),
+    "stage": Option("pixel", "which losses train the generator", ("pixel", "perceptual", "gan")),
+    "pixel_loss": Option("l1", "registered pixel loss (l1, l2, charbonnier)"),
+    "pixel_weight": Option(1.0, "weight of the pixel loss"),
+    "perceptual_loss": Option("vgg_perceptual", "registered perceptual loss (perceptual and gan stages)"),
+    "perceptual_weight": Option(1.0, "weight of the perceptual loss"),
+    "perceptual_options": Option({"arch": "vgg19", "layer_weights": REALESRGAN_LAYERS}, "perceptual loss kwargs"),
+    "gan_type": Option("vanilla", "GAN objective of the registered 'gan' loss (vanilla, lsgan, hinge, ragan, ...)"),
+    "gan_weight": Option(0.1, "weight of the adversarial loss (gan stage)"),
+    "discriminator": Option("unet_discriminator_sn", "registered discriminator architecture (gan stage)"),
+    "discriminator_kwargs": Option({"num_in_ch": 3, "num_feat": 64}, "discriminator kwargs"),
+    "d_lr": Option(0.0, "discriminator learning rate (0: lr)"),
+    "ema": Option(0.0, "EMA decay of the exported generator (0: off; BasicSR uses 0.999)"),
+    "val_data": Option(None, "validation folder: *_HR/*_LR pairs, HR/ + LR/, or HR images", kind=str),
+}
+
+
+def _scale_kwarg(factory: Any) -> str | None:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((k for k in ("scale", "upscale") if k in params), None)
+
+
+class SRTrainer(Trainer):
+    """``super-resolution``: RGB LR -> RGB HR (RRDBNet, MSRResNet, SRVGGNetCompact, ...)."""
+
+    task: ClassVar[str] = "super-resolution"
+    options: ClassVar[dict[str, Option]] = SR_OPTIONS
+    default_architecture: ClassVar[tuple[str, dict[str, Any]]] = ("msrresnet", {"num_feat": 64, "num_block": 16})
+    default_scale: ClassVar[int] = 4
+    channels: ClassVar[str] = "rgb"
+    pre_upsample: ClassVar[bool] = False
+    pipeline_channels: ClassVar[int] = 3
+
+    @property
+    def adversarial(self) -> bool:  # type: ignore[override]
+        return self.config["stage"] == "gan"
+
+    # -- model ---------------------------------------------------------------------------------
+    def scale(self) -> int:
+        if self.config["scale"]:
+            return int(self.config["scale"])
+        if self.entry is not None:
+            return int(self.entry.processing.scale)
+        return self.default_scale
+
+    def generator_spec(self) -> tuple[str, dict[str, Any]]:
+        if self.entry is not None:
+            arch, kwargs = self.entry.architecture, dict(self.entry.kwargs)
+        else:
+            arch, kwargs = self.default_architecture[0], dict(self.default_architecture[1])
+        if self.config["architecture"] and self.config["architecture"] != arch:
+            if self.entry is not None:
+                raise TrainingError(f"option 'architecture': entry {self.entry.name!r} is a {arch!r}; train the task "
+                                    "instead to use another architecture")
+            arch, kwargs = self.config["architecture"], {}
+        kwargs.update(self.config["kwargs"])
+        factory = components("architecture").get(arch).load("factory")
+        key = _scale_kwarg(factory)
+        if key and (self.config["scale"] or self.entry is None) and not self.pre_upsample:
+            kwargs[key] = self.scale()
+        return arch, kwargs
+
+    def build_dataset(self) -> torch.utils.data.Dataset:
+        return SRDataset(self.data, scale=self.scale(), patch_size=self.config["patch_size"], channels=self.channels,
+                         degradation=self.config["degradation"], repeat=self.config["repeat"],
+                         flip=self.config["flip"], rotate=self.config["rotate"],
+                         degradation_options=self.config["degradation_options"])
+
+    def build_models(self) -> dict[str, nn.Module]:
+        self.arch, self.arch_kwargs = self.generator_spec()
+        factory = components("architecture").get(self.arch).load("factory")
+        try:
+            generator = factory(**self.arch_kwargs)
+        except TypeError as exc:
+            raise TrainingError(f"option 'kwargs': architecture {self.arch!r} rejected {self.arch_kwargs}: {exc}") from None
+        if self.pretrained:
+            load_pretrained(self, generator)
+        models: dict[str, nn.Module] = {"generator": generator}
+        if self.config["ema"] > 0:
+            models["generator_ema"] = copy.deepcopy(generator).requires_grad_(False)
+            self.export_model = "generator_ema"  # type: ignore[misc]
+        if self.config["stage"] == "gan":
+            dfactory = components("architecture").get(self.config["discriminator"]).load("factory")
+            models["discriminator"] = dfactory(**self.config["discriminator_kwargs"])
+        return models
+
+    def _loss(self, name: str, **kwargs: Any) -> nn.Module:
+        return components("loss").get(name).load("factory")(**kwargs).to(self.device)
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        self.pixel_loss = self._loss(self.config["pixel_loss"])
+        stage = self.config["stage"]
+        self.perceptual_loss = (self._loss(self.config["perceptual_loss"], **self.config["perceptual_options"])
+                                if stage in ("perceptual", "gan") and self.config["perceptual_weight"] > 0 else None)
+        opts = {"generator": self.adam(self.models["generator"])}
+        if stage == "gan":
+            self.gan_loss = self._loss("gan", gan_type=self.config["gan_type"])
+            opts["discriminator"] = self.adam(self.models["discriminator"], lr=self.config["d_lr"] or self.config["lr"])
+        return opts
+
+    # -- training ------------------------------------------------------------------------------
+    def model_input(self, lr: torch.Tensor) -> torch.Tensor:
+        return bicubic_upscale(lr, float(self.scale())) if self.pre_upsample else lr
+
+    def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
+        lr, hr = batch["lr"], batch["hr"]
+        gan = self.config["stage"] == "gan"
+        if gan:
+            self.set_requires_grad("discriminator", False)
+        opt = self.optimizers["generator"]
+        opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            sr = self.net("generator")(self.model_input(lr))
+            logs = {"pixel": self.pixel_loss(sr.float(), hr)}
+            total = self.config["pixel_weight"] * logs["pixel"]
+            if self.perceptual_loss is not None:
+                logs["perceptual"] = self.perceptual_loss(self._rgb(sr.float()), self._rgb(hr))
+                total = total + self.config["perceptual_weight"] * logs["perceptual"]
+            if gan:
+                d = self.net("discriminator")
+                d_fake = d(self._rgb(sr))
+                d_real = d(self._rgb(hr)).detach() if self.config["gan_type"] == "ragan" else None
+                logs["g_gan"] = self.gan_loss.generator_loss(d_fake.float(), None if d_real is None else d_real.float())
+                total = total + self.config["gan_weight"] * logs["g_gan"]
+        self.backward(total)
+        self.step_optimizer("generator")
+        if gan:
+            self.set_requires_grad("discriminator", True)
+            d_opt = self.optimizers["discriminator"]
+            d_opt.zero_grad(set_to_none=True)
+            with self.autocast():
+                d = self.net("discriminator")
+                d_real, d_fake = d(self._rgb(hr)).float(), d(self._rgb(sr.detach())).float()
+                logs["d"] = self.gan_loss.discriminator_loss(d_real, d_fake)
+                logs["d_real"], logs["d_fake"] = d_real.mean().detach(), d_fake.mean().detach()
+            self.backward(logs["d"])
+            self.step_optimizer("discriminator")
+        logs["total"] = total
+        return logs
+
+    @staticmethod
+    def _rgb(x: torch.Tensor) -> torch.Tensor:
+        return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+    @torch.no_grad()
+    def after_step(self) -> None:
+        if "generator_ema" in self.models:
+            decay = self.config["ema"]
+            for e, p in zip(self.models["generator_ema"].state_dict().values(),
+                            self.models["generator"].state_dict().values()):
+                if e.dtype.is_floating_point:
+                    e.lerp_(p, 1.0 - decay)
+                else:
+                    e.copy_(p)
+
+    # -- evaluation ------------------------------------------------------------------------------
+    def exported(self) -> nn.Module:
+        return self.models[self.export_model]
+
+    def super_resolve(self, lr_uint8: np.ndarray) -> np.ndarray:
+        """One whole LR image (uint8 RGB) -> the SR output in the model's channels, float H x W x C in [0, 1]."""
+        x = rgb_to_y(lr_uint8) if self.channels == "y" else lr_uint8.astype(np.float32) / 255.0
+        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.device)
+        out = self.exported()(self.model_input(t)).float().clamp(0, 1)
+        return out[0].permute(1, 2, 0).cpu().double().numpy()
+
+    def validate(self) -> dict[str, float]:
+        if not self.config["val_data"]:
+            return {}
+        if not hasattr(self, "_val"):
+            self._val = validation_pairs(self.config["val_data"], self.scale())
+        s, psnrs, ssims = self.scale(), [], []
+        for _, hr, lr in self._val:
+            sr = self.super_resolve(lr) * 255.0
+            gt = rgb_to_y(hr)[..., 0].astype(np.float64) * 255.0
+            sr_y = sr[..., 0] if self.channels == "y" else rgb_to_y(sr / 255.0)[..., 0].astype(np.float64) * 255.0
+            sr_y = sr_y[: gt.shape[0], : gt.shape[1]]
+            psnrs.append(psnr(sr_y, gt, crop_border=s))
+            ssims.append(ssim(sr_y, gt, crop_border=s))
+        return {"psnr_y": float(np.mean(psnrs)), "ssim_y": float(np.mean(ssims))}
+
+    def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
+        lr, hr = batch["lr"], batch["hr"]
+        sr = self.exported()(self.model_input(lr)).float().clamp(0, 1)
+        return [lr, sr, hr]
+
+    def generate(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        return batch["lr"], self.exported()(self.model_input(batch["lr"])).float()
+
+    def export_entry(self) -> dict[str, Any]:
+        if self.entry is not None:
+            processing: Any = self.entry.processing
+        else:
+            processing = {"value_range": [0, 1], "scale": self.scale(), "channels": self.pipeline_channels,
+                          "quantize": "round"}
+        return {"architecture": self.arch, "kwargs": self.arch_kwargs, "processing": processing,
+                "description": f"{self.arch} x{self.scale()} trained with `zoo train {self.task_name}` "
+                               f"({self.config['stage']} stage) on {self.data}"}
+
+
+class LumaSRTrainer(SRTrainer):
+    """``super-resolution-luma``: LR luma -> HR luma (ESPCN, FSRCNN); chroma is bicubic at inference."""
+
+    task: ClassVar[str] = "super-resolution-luma"
+    options: ClassVar[dict[str, Option]] = {**SR_OPTIONS, "lr": Option(1e-3, "Adam learning rate"),
+                                            "patch_size": Option(51, "HR patch size (ESPCN: 17 LR pixels x 3)")}
+    default_architecture = ("espcn", {"num_in_ch": 1})
+    default_scale = 3
+    channels = "y"
+    pipeline_channels = 1
+
+
+class PreUpsampleSRTrainer(LumaSRTrainer):
+    """``super-resolution-y``: the MATLAB-bicubic upscaled luma -> HR luma (VDSR)."""
+
+    task: ClassVar[str] = "super-resolution-y"
+    options: ClassVar[dict[str, Option]] = {**LumaSRTrainer.options, "grad_clip": Option(0.4, "VDSR clips gradients"),
+                                            "lr": Option(1e-4, "Adam learning rate")}
+    default_architecture = ("vdsr", {"num_feat": 64, "num_block": 18})
+    pre_upsample = True

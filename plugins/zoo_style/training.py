@@ -1,0 +1,148 @@
+"""Trainer of the ``style-transfer`` task: Johnson et al.'s perceptual losses, pytorch/examples' recipe.
+
+A TransformerNet (or the entry's network) learns one style: content loss on VGG16 ``relu2_2`` (MSE, weight
+1e5), Gram-matrix style loss on ``relu1_2, relu2_2, relu3_3, relu4_3`` (MSE of Gram matrices normalised by
+c*h*w, weight 1e10), and a total-variation regulariser (Johnson's ``tv_strength`` 1e-6, squared differences);
+Adam 1e-3, batch 4, content images resized (shorter side) and centre-cropped to 256, 2 epochs. Data: a folder of
+content photos (``--data``) and one ``style_image``. The losses are the registered ``vgg_perceptual``,
+``gram_style`` and ``tv``; their VGG16 comes through the weights hub (``vgg_weights=None``: seeded random, tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+import torch
+from PIL import Image
+from torch import nn
+
+from zoo.plugins import components
+from zoo.training.config import Option, TrainingError
+from zoo.training.data import item_rng, list_images, load_rgb, to_tensor
+from zoo.training.run import load_pretrained
+from zoo.training.trainer import BASE_OPTIONS, Trainer
+
+STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+
+
+class ContentImages(torch.utils.data.Dataset):
+    """Content photos resized (shorter side) to ``size`` and centre-cropped (torchvision Resize + CenterCrop)."""
+
+    def __init__(self, root: str | Path, size: int) -> None:
+        self.files = list_images(root, "style-transfer content images")
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, key: Any) -> dict[str, torch.Tensor]:
+        index, _ = item_rng(key)
+        img = load_rgb(self.files[index])
+        w, h = img.size
+        scale = self.size / min(w, h)
+        img = img.resize((max(self.size, round(w * scale)), max(self.size, round(h * scale))), Image.BILINEAR)
+        w, h = img.size
+        left, top = (w - self.size) // 2, (h - self.size) // 2
+        return {"image": to_tensor(img.crop((left, top, left + self.size, top + self.size)))}
+
+
+class StyleTransferTrainer(Trainer):
+    task: ClassVar[str] = "style-transfer"
+    options: ClassVar[dict[str, Option]] = {
+        **BASE_OPTIONS,
+        "lr": Option(1e-3, "Adam learning rate"),
+        "batch_size": Option(4, "content images per step"),
+        "epochs": Option(2, "epochs over the content images"),
+        "image_size": Option(256, "content crop size"),
+        "style_image": Option(None, "the style image (required)", kind=str),
+        "style_size": Option(None, "resize the style image's shorter side to this (default: as is)", kind=int),
+        "content_weight": Option(1e5, "weight of the content loss"),
+        "style_weight": Option(1e10, "weight of the style loss"),
+        "tv_weight": Option(1e-6, "weight of the total-variation loss (on the [0, 255] output)"),
+        "content_layer": Option("relu2_2", "VGG layer of the content loss"),
+        "style_layers": Option(STYLE_LAYERS, "VGG layers of the style loss"),
+        "vgg": Option("vgg16", "VGG of the losses"),
+        "vgg_weights": Option("imagenet", "VGG weights: imagenet (via the hub), a file, or null (random)", kind=str),
+        "generator_kwargs": Option({}, "architecture kwargs (merged over the entry's)"),
+    }
+    default_architecture: ClassVar[tuple[str, dict[str, Any]]] = ("transformer_net", {})
+
+    def build_dataset(self) -> torch.utils.data.Dataset:
+        if not self.config["style_image"]:
+            raise TrainingError("option 'style_image' is required: style_image=PATH/TO/PAINTING.jpg")
+        return ContentImages(self.data, self.config["image_size"])
+
+    def value_range(self) -> tuple[float, float]:
+        return tuple(self.entry.processing.value_range) if self.entry is not None else (0.0, 255.0)  # type: ignore
+
+    def build_models(self) -> dict[str, nn.Module]:
+        if self.entry is not None:
+            self.arch, self.arch_kwargs = self.entry.architecture, dict(self.entry.kwargs)
+        else:
+            self.arch, self.arch_kwargs = self.default_architecture[0], dict(self.default_architecture[1])
+        self.arch_kwargs.update(self.config["generator_kwargs"])
+        net = components("architecture").get(self.arch).load("factory")(**self.arch_kwargs)
+        if self.pretrained:
+            load_pretrained(self, net)
+        return {"generator": net}
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        losses = components("loss")
+        common = {"arch": self.config["vgg"], "weights": self.config["vgg_weights"], "input_range": (0, 1)}
+        self.content_loss = losses.get("vgg_perceptual").load("factory")(
+            layer_weights={self.config["content_layer"]: 1.0}, criterion="l2",
+            loss_weight=self.config["content_weight"], **common).to(self.device)
+        self.style_loss = losses.get("gram_style").load("factory")(
+            layer_weights={k: 1.0 for k in self.config["style_layers"]}, criterion="l2",
+            loss_weight=self.config["style_weight"], **common).to(self.device)
+        self.tv_loss = losses.get("tv").load("factory")(power=2).to(self.device)
+        path = Path(self.config["style_image"])
+        if not path.is_file():
+            raise TrainingError(f"option 'style_image': {path} is not a file")
+        style = load_rgb(path)
+        if self.config["style_size"]:
+            w, h = style.size
+            s = self.config["style_size"] / min(w, h)
+            style = style.resize((round(w * s), round(h * s)), Image.BILINEAR)
+        self.style = to_tensor(style)[None].to(self.device)
+        self.style_loss.set_style(self.style)
+        return {"generator": self.adam(self.models["generator"])}
+
+    def to_model(self, x: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.value_range()
+        return x * (hi - lo) + lo
+
+    def to_unit(self, y: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.value_range()
+        return (y.float() - lo) / (hi - lo)
+
+    def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
+        x = batch["image"]
+        opt = self.optimizers["generator"]
+        opt.zero_grad(set_to_none=True)
+        with self.autocast():
+            y = self.net("generator")(self.to_model(x)).float()
+            out = self.to_unit(y)
+            logs = {"content": self.content_loss(out, x), "style": self.style_loss(out)}
+            if self.config["tv_weight"] > 0:
+                logs["tv"] = self.config["tv_weight"] * self.tv_loss(out * 255.0)
+            total = sum(logs.values())
+        self.backward(total)
+        self.step_optimizer("generator")
+        logs["total"] = total
+        return logs
+
+    def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
+        x = batch["image"]
+        return [x, self.to_unit(self.models["generator"](self.to_model(x))).clamp(0, 1)]
+
+    def export_entry(self) -> dict[str, Any]:
+        if self.entry is not None:
+            processing: Any = self.entry.processing
+        else:
+            processing = {"value_range": [0, 255], "size_multiple": 4, "quantize": "truncate",
+                          "options": {"tileable": False}}
+        return {"architecture": self.arch, "kwargs": self.arch_kwargs, "processing": processing,
+                "description": f"{self.arch} trained on style {Path(self.config['style_image']).name} "
+                               f"with `zoo train style-transfer`"}

@@ -1,0 +1,22 @@
+"""Training: ``zoo.training.train(entry_or_task, data=...)``, the :class:`Trainer` base of task trainers,
+option declarations (:class:`Option`), datasets and :func:`register_run`. Imports torch only when used."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "train": "run", "prepare": "run", "finish": "run", "register_run": "run", "resolve_target": "run", "load_pretrained": "run",
+    "Trainer": "trainer", "BASE_OPTIONS": "trainer",
+    "Option": "config", "ConfigError": "config", "TrainingError": "config",
+    "ResumableSampler": "data", "AlignedDataset": "data", "UnalignedDataset": "data", "ImageFolderDataset": "data",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

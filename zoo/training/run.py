@@ -1,0 +1,241 @@
+"""From a name to a finished run: resolve the entry or task, build its trainer, fit, export a catalog entry.
+
+A finished (or checkpointed) run folder holds ``model.safetensors`` (the exported model), ``catalog.yaml``
+(one entry: task, architecture, kwargs, processing, the weights path relative to the YAML, and the final
+validation metrics) and ``zoo_run_plugin.py`` (registers that YAML), so ``ZOO_PLUGINS_DIR=RUN``,
+:func:`register_run` or ``zoo.load(entry, weights=RUN/model.safetensors)`` make it usable by
+``zoo run`` / ``zoo bench`` / ``zoo export``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from ..errors import UnknownNameError, WeightsUnavailableError, ZooError
+from ..hookspecs import hookimpl
+from ..hub import atomic_path
+from .config import ConfigError, TrainingError, load_config_file, parse_overrides, resolve_options
+
+PLUGIN_FILE = "zoo_run_plugin.py"
+CATALOG_FILE = "catalog.yaml"
+WEIGHTS_FILE = "model.safetensors"
+
+_PLUGIN_SOURCE = '''"""zoo plugin of one training run: registers catalog.yaml beside this file (made by `zoo train`)."""
+from pathlib import Path
+
+import zoo
+
+
+@zoo.hookimpl
+def zoo_register_catalogs(register):
+    register(Path(__file__).with_name("{catalog}"))
+'''
+
+
+def resolve_target(target: str) -> tuple[Any, str, type]:
+    """``(entry or None, task name, trainer class)`` for a catalog entry or a task name."""
+    from ..plugins import get_manager
+
+    manager = get_manager()
+    tasks = manager.components("task")
+    entry = None
+    if target in tasks:
+        task_name = target
+    else:
+        try:
+            entry = manager.catalog.get(target)
+        except UnknownNameError as exc:
+            raise UnknownNameError(f"{exc} (nor a task: {', '.join(tasks)})") from None
+        task_name = entry.task
+    registered = tasks.get(task_name)
+    if registered.record.trainer is None:
+        trainable = [n for n, r in tasks.items() if r.record.trainer is not None]
+        raise TrainingError(f"task {task_name!r} has no trainer (tasks that train: {', '.join(trainable) or 'none'})")
+    return entry, task_name, registered.load("trainer")
+
+
+def default_out(target: str) -> Path:
+    return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", target)
+
+
+def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
+          overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
+          resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> dict[str, Any]:
+    """Train an entry (fine-tuning its pretrained weights unless ``from_scratch``) or a task from scratch.
+
+    ``weights`` (a file, URL or plugin URI, like ``zoo.load(name, weights=...)``) replaces the entry's own
+    pretrained weights as the starting point.
+
+    ``config`` is a YAML file or mapping of options, ``overrides`` a mapping or ``["key=value", ...]``.
+    Returns ``{"out", "step", "val", "entry", "catalog"}``. Under torchrun every process calls this.
+    """
+    trainer = prepare(target, data, config=config, overrides=overrides, out=out, resume=resume,
+                      from_scratch=from_scratch, weights=weights)
+    return finish(trainer, trainer.fit())
+
+
+def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
+            overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
+            resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> Any:
+    """The trainer of a run, options resolved and validated, run folder created (``train`` = prepare + fit + finish)."""
+    entry, task_name, trainer_cls = resolve_target(target)
+    if weights is not None and (entry is None or from_scratch):
+        raise ConfigError("--weights sets the starting point of fine-tuning an entry; "
+                          + ("it cannot go with --from-scratch" if from_scratch else f"{target!r} is a task"))
+    out = Path(out) if out is not None else default_out(target)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    recipe = dict(entry.processing.options.get("train", {})) if entry is not None else {}
+    if recipe:
+        layers.append((f"entry {entry.name!r} processing.options.train", recipe))
+    checkpoint = None
+    ckpt_path = out / "checkpoints" / "last.pt"
+    if resume:
+        from .state import load_checkpoint
+
+        checkpoint = load_checkpoint(ckpt_path)
+        if checkpoint.get("task") != task_name:
+            raise TrainingError(f"{ckpt_path} was written by a {checkpoint.get('task')!r} run, not {task_name!r}")
+        layers = [(f"checkpoint {ckpt_path}", checkpoint["config"])]
+    elif ckpt_path.is_file():
+        raise TrainingError(f"{out} already holds a run (checkpoint at step "
+                            f"{_step_of(ckpt_path)}); pass --resume to continue it or --out to start elsewhere")
+    if config is not None:
+        layers.append((str(config), config if isinstance(config, Mapping) else load_config_file(config)))
+    if overrides:
+        layers.append(("command line", parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)))
+    options = resolve_options(trainer_cls.options, layers, what=f"{task_name!r} trainer")
+    if options.get("name") is None:
+        options["name"] = re.sub(r"[^A-Za-z0-9_.-]+", "-", out.resolve().name)
+    pretrained = entry is not None and not from_scratch and not resume
+    trainer = trainer_cls(options, data=data, out=out, entry=entry, task=task_name, pretrained=pretrained,
+                          checkpoint=checkpoint)
+    trainer.pretrained_weights = weights
+    out.mkdir(parents=True, exist_ok=True)
+    if trainer.is_main:
+        with atomic_path(out / "config.yaml") as tmp:
+            tmp.write_text(yaml.safe_dump({"target": target, "task": task_name, "data": str(data),
+                                           "options": options}, sort_keys=True), encoding="utf-8")
+    return trainer
+
+
+def finish(trainer: Any, result: Mapping[str, Any]) -> dict[str, Any]:
+    """Write the run's catalog entry (rank 0) and leave the process group."""
+    catalog = write_catalog(trainer, result.get("val") or {}) if trainer.is_main else trainer.out / CATALOG_FILE
+    from .state import is_distributed
+
+    if is_distributed():
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return {"out": trainer.out, "step": result["step"], "val": result.get("val"), "entry": trainer.config["name"],
+            "catalog": catalog}
+
+
+def _step_of(path: Path) -> Any:
+    try:
+        import torch
+
+        return torch.load(path, map_location="cpu", weights_only=True).get("step", "?")
+    except Exception:  # noqa: BLE001 - only for the message
+        return "?"
+
+
+def load_pretrained(trainer: Any, model: Any) -> None:
+    """Load the trainer's entry's weights into ``model`` (fine-tuning); a clear error when they are unreachable."""
+    from ..api import load_weights
+    from ..hub import resolve_weights
+
+    entry = trainer.entry
+    try:
+        resolved = resolve_weights(entry, trainer.pretrained_weights, progress=trainer.is_main)
+    except (WeightsUnavailableError, ZooError) as exc:
+        raise TrainingError(f"cannot fine-tune {entry.name!r}: its pretrained weights are unavailable ({exc}); "
+                            "pass --weights PATH to start from a local copy, or --from-scratch to train it from random "
+                            "weights") from None
+    load_weights(model, entry, resolved)
+
+
+def export_weights(trainer: Any) -> Path:
+    """The exported model's state_dict as safetensors in the run folder (atomically)."""
+    from safetensors.torch import save_file
+
+    model = trainer.models[trainer.export_model]
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    path = trainer.out / WEIGHTS_FILE
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={"zoo_step": str(trainer.step), "zoo_task": trainer.task_name})
+    return path
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def processing_dict(processing: Any) -> dict[str, Any]:
+    """A :class:`~zoo.catalog.Processing` (or mapping) as catalog YAML, defaults left out."""
+    from ..catalog import Processing
+
+    if isinstance(processing, Mapping):
+        return _plain(processing)
+    default = Processing()
+    return {f.name: _plain(getattr(processing, f.name)) for f in dataclasses.fields(processing)
+            if getattr(processing, f.name) != getattr(default, f.name)}
+
+
+def write_catalog(trainer: Any, metrics: Mapping[str, float]) -> Path:
+    """``catalog.yaml`` + ``zoo_run_plugin.py`` in the run folder."""
+    spec = trainer.export_entry()
+    name = trainer.config["name"]
+    entry: dict[str, Any] = {
+        "name": name, "task": trainer.task_name,
+        "architecture": {"name": spec["architecture"], "kwargs": _plain(spec.get("kwargs", {}))},
+        "weights": [{"url": WEIGHTS_FILE, "description": f"zoo train, step {trainer.step}"}],
+        "processing": processing_dict(spec.get("processing", {})),
+        "description": spec.get("description") or f"Trained with `zoo train` ({trainer.task_name}) on {trainer.data}",
+        "dataset": str(trainer.data),
+        "tags": ["zoo-train", trainer.task_name],
+    }
+    if metrics:
+        entry["metrics"] = [{"metric": k, "value": round(float(v), 4), "dataset": "validation", "source": "zoo train"}
+                            for k, v in metrics.items()]
+    path = trainer.out / CATALOG_FILE
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump({"entries": [entry]}, sort_keys=False), encoding="utf-8")
+    with atomic_path(trainer.out / PLUGIN_FILE) as tmp:
+        tmp.write_text(_PLUGIN_SOURCE.format(catalog=CATALOG_FILE), encoding="utf-8")
+    return path
+
+
+class _RunCatalog:
+    """A plugin object registering one run's catalog file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @hookimpl
+    def zoo_register_catalogs(self, register: Any) -> None:
+        register(self.path)
+
+
+def register_run(run: str | Path) -> list[str]:
+    """Add a run folder's catalog entries to this process's zoo; returns their names."""
+    from ..plugins import get_manager
+
+    path = Path(run)
+    path = path / CATALOG_FILE if path.is_dir() else path
+    if not path.is_file():
+        raise ConfigError(f"{run} has no {CATALOG_FILE} (a run writes it when it checkpoints or finishes)")
+    plugin = _RunCatalog(path.resolve())
+    get_manager().register(plugin, name=f"run:{path.resolve()}")
+    names = [e["name"] for e in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entries", [])]
+    return names
