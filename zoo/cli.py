@@ -316,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
         return 141
+    finally:
+        warnings.formatwarning = show  # main() may run inside a caller's process (tests, notebooks)
 
 
 if __name__ == "__main__":
