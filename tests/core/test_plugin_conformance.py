@@ -197,8 +197,11 @@ def test_every_builtin_plugin_passes(shared_cache, monkeypatch):
         report = check_plugin(manager, plugin, entries=[])  # the components; entries below, once each
         assert report["architecture"] and report["entry"] == []
     names = manager.catalog.names()
+    core = [e.name for e in manager.catalog if e.provider == "zoo"]
     report = check_plugin(manager, "zoo", pretrained=[n for n in names if n != "realesrgan-x4plus"], image_size=(12, 14))
-    assert sorted(report["entry"]) == sorted(names) and len(names) >= 46
+    assert sorted(report["entry"]) == sorted(core) and len(core) >= 46
+    trained = check_plugin(manager, "sr", entries=["espcn-x3-t91"], image_size=(12, 14))  # weights ship with zoo_sr
+    assert trained["entry"] == ["espcn-x3-t91"] and not trained.notes
     loaded = [n for n in names if not any(f"entry {n!r}" in note for note in report.notes)]
     if _ncnn_wheel_installed():
         assert {"realesr-animevideov3", "realesrgan-x4plus-anime"} <= set(loaded)
