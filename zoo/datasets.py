@@ -238,6 +238,8 @@ def fetch_dataset(record: Dataset, *, offline: bool | None = None, progress: boo
     from .hub import cache_path_for, fetch_file
 
     dest = data_home() / record.name
+    if all(Path(s.file_name or s.url.split("?", 1)[0]).suffix.lower() in IMAGE_SUFFIXES for s in record.sources):
+        return _fetch_image_files(record, dest, offline=offline, progress=progress)
     problems = []
     for source in record.sources:
         try:
@@ -256,6 +258,38 @@ def fetch_dataset(record: Dataset, *, offline: bool | None = None, progress: boo
         return LocalDataset(record, dest, f"download {source.url}")
     raise DatasetUnavailableError(f"dataset {record.name!r} is not here: {'; '.join(problems)}; or seed the "
                                   f"unpacked folder at {dest}, or pass --data {record.name}=DIR (or ZOO_DATA)")
+
+
+def _fetch_image_files(record: Dataset, dest: Path, *, offline: bool | None, progress: bool) -> LocalDataset:
+    """A dataset made of single image URLs: fetch each through the hub, then publish the folder atomically."""
+    from filelock import FileLock
+
+    from .hub import cache_path_for, fetch_file
+
+    files = []
+    for source in record.sources:
+        try:
+            files.append(fetch_file(source.url, sha256=source.sha256, file_name=source.file_name, offline=offline,
+                                    progress=progress))
+        except WeightsUnavailableError as exc:
+            reason = str(exc).splitlines()[0].split(" is not available: ", 1)[-1].rstrip(".")
+            name = source.file_name or source.url.rsplit("/", 1)[-1]
+            raise DatasetUnavailableError(
+                f"dataset {record.name!r} is not here: {name} from {source.url} ({reason}; or put the file at "
+                f"{cache_path_for(source.url, source.file_name)}); or seed the folder at {dest}, or pass "
+                f"--data {record.name}=DIR (or ZOO_DATA)") from exc
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest.parent / f".{record.name}.lock")):
+        if not dest.is_dir():
+            tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
+            tmp.mkdir()
+            try:
+                for path in files:
+                    shutil.copyfile(path, tmp / path.name)
+                os.replace(tmp, dest)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return LocalDataset(record, dest, "download")
 
 
 def _safe_member_path(name: str, archive: Path) -> PurePosixPath:

@@ -81,14 +81,22 @@ class Protocol:
 PROTOCOL_KEYS = {f.name for f in fields(Protocol)}
 
 
-def protocol_for(entry: "Entry", *, dataset: str | None = None, metrics: Sequence[str] | None = None) -> Protocol:
-    """Task defaults < the entry's ``evaluation`` < the call's ``dataset``/``metrics``."""
+def protocol_for(entry: "Entry", *, dataset: str | None = None, metrics: Sequence[str] | None = None,
+                 overrides: Mapping[str, Any] | None = None) -> Protocol:
+    """Task defaults < the entry's ``evaluation`` < ``overrides`` < the call's ``dataset``/``metrics``."""
     from .plugins import components
 
     task = components("task").get(entry.task).record
-    merged: dict[str, Any] = {"scale": entry.processing.scale, "crop_border": entry.processing.scale}
+    scale = entry.processing.scale
+    merged: dict[str, Any] = {"scale": scale, "crop_border": scale if scale > 1 else 0}
+    if entry.processing.options.get("direction") in ("AtoB", "BtoA"):
+        merged["direction"] = entry.processing.options["direction"]
     merged.update(dict(getattr(task, "evaluation", None) or {}))
     merged.update(dict(getattr(entry, "evaluation", None) or {}))
+    if overrides:
+        merged.update(overrides)
+        if "scale" in overrides and "crop_border" not in overrides and merged.get("kind") == "restoration":
+            merged["crop_border"] = overrides["scale"]
     if dataset is not None:
         merged["dataset"] = dataset
     if metrics is not None:
@@ -155,20 +163,22 @@ def published_value(entry: "Entry", metric: str, protocol: Protocol) -> tuple[fl
 def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathLike[str] | None = None,
              max_images: int | None = None, metrics: Sequence[str] | None = None, samples: int = 2,
              data: str | Sequence[str] | None = None, metric_weights: Mapping[str, str | os.PathLike[str]] | None = None,
-             device: str | None = None, offline: bool | None = None) -> EvaluationResult:
+             device: str | None = None, offline: bool | None = None,
+             overrides: Mapping[str, Any] | None = None) -> EvaluationResult:
     """Evaluate a loaded pipeline (``zoo.load(name)``) on its evaluation set.
 
     ``dataset`` replaces the entry's set (``"embedded"``: images shipped with the package and its
     dependencies); ``data_dir`` is that dataset's local folder; ``data`` holds ``NAME=DIR`` / root items as
     on the CLI (``--data``); ``metric_weights`` gives explicit metric weight files by key (``lpips``, ``fid``,
-    ``dinov2``, ``vgg16``), recorded as unverified unless their digest is the official one.
+    ``dinov2``, ``vgg16``), recorded as unverified unless their digest is the official one. ``overrides``
+    replaces protocol fields (``{"scale": 2}`` evaluates VDSR at x2; crop_border follows the scale).
     Rows: model, task, dataset, metric, value, flavour, protocol, n_images, status, published, delta.
     Bad arguments (unknown dataset or metric, a folder in the wrong layout) raise a one-line ZooError.
     """
     from .datasets import DatasetUnavailableError, resolve_dataset
 
     entry = model.entry
-    proto = protocol_for(entry, dataset=dataset, metrics=metrics)
+    proto = protocol_for(entry, dataset=dataset, metrics=metrics, overrides=overrides)
     if max_images is not None and max_images < 1:
         raise ZooError(f"max_images must be >= 1, got {max_images}")
     try:

@@ -204,6 +204,44 @@ def run_restoration(ctx: _Context) -> EvaluationResult:
 
 
 # -- translation ---------------------------------------------------------------------------------------
+def _reference_status(ctx: _Context) -> str:
+    """Why an inputs-only set gives no reference metrics: the archive of the entry's own evaluation set."""
+    from .datasets import get_dataset
+    from .evaluation import protocol_for
+
+    own = protocol_for(ctx.entry).dataset
+    with _suppress():
+        record = get_dataset(own)
+        urls = [s for s in record.sources if not s.url.startswith("package://")]
+        if urls:
+            name = urls[0].file_name or urls[0].url.rstrip("/").rsplit("/", 1)[-1]
+            return f"unavailable: {name} from {urls[0].url} (reference images of {own}; {ctx.local.name!r} has inputs only)"
+    return f"unavailable: dataset {ctx.local.name!r} has inputs only and {own!r} is not downloadable"
+
+
+def _suppress():
+    import contextlib
+
+    from .errors import ZooError
+
+    return contextlib.suppress(ZooError)
+
+
+def run_inputs_only(ctx: _Context) -> EvaluationResult:
+    """Translation on a plain image set (the embedded default): outputs for the grids, reference metrics unavailable."""
+    proto = ctx.protocol
+    result = EvaluationResult()
+    size = proto.center_crop or ctx.local.record.options.get("center_crop")
+    paths = limit(ctx.local.images(), ctx.max_images)
+    for index, path in enumerate(paths[: max(ctx.samples, 0)]):
+        src = shrink(center_crop(as_rgb_array(path), size), proto.max_side)
+        result.samples.append(sample(path.stem, src, run_model(ctx.model, src), None))
+    status = _reference_status(ctx)
+    for metric in dict.fromkeys(metric_label(m, proto) for m in proto.metric_names()):
+        result.rows.append(make_row(ctx.entry, proto, metric, None, flavour="", n=0, status=status))
+    return result
+
+
 def _split_side_by_side(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     half = img.shape[1] // 2
     return img[:, :half], img[:, half:2 * half]
@@ -213,6 +251,8 @@ def run_paired(ctx: _Context) -> EvaluationResult:
     from .metrics.psnr_ssim import psnr, ssim
 
     proto, entry, local = ctx.protocol, ctx.entry, ctx.local
+    if local.record.layout == "images":
+        return run_inputs_only(ctx)
     if local.record.layout != "paired":
         raise DatasetError(f"dataset {local.name!r} has layout {local.record.layout!r}; paired translation needs "
                            f"a paired dataset (A|B images or NAME-a/NAME-b files)")
@@ -246,6 +286,8 @@ def run_paired(ctx: _Context) -> EvaluationResult:
 
 def run_unpaired(ctx: _Context) -> EvaluationResult:
     proto, local = ctx.protocol, ctx.local
+    if local.record.layout == "images":
+        return run_inputs_only(ctx)
     if local.record.layout != "unpaired":
         raise DatasetError(f"dataset {local.name!r} has layout {local.record.layout!r}; unpaired translation needs "
                            f"trainA/trainB/testA/testB folders")

@@ -37,7 +37,18 @@ def zoo_register_architectures(register: Callable) -> None:
 @hookimpl
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="style-transfer",
-                  description="re-render a photo in the style of the painting a network was trained on"))
+                  description="re-render a photo in the style of the painting a network was trained on",
+                  evaluation={"kind": "style", "dataset": "style-content", "style_dataset": "style-images",
+                              "max_side": 512}))
+
+
+@hookimpl
+def zoo_register_datasets(register: Callable) -> None:
+    """pytorch/examples' content photos and style paintings (:mod:`.datasets`)."""
+    from .datasets import datasets
+
+    for dataset in datasets():
+        register(dataset)
 
 
 @hookimpl

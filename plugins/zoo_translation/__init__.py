@@ -66,10 +66,21 @@ def zoo_register_losses(register: Callable) -> None:
 @hookimpl
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="unpaired-translation",
-                  description="translate an image to another domain, learnt from unpaired collections (CycleGAN)"))
+                  description="translate an image to another domain, learnt from unpaired collections (CycleGAN)",
+                  evaluation={"kind": "unpaired", "split": "test", "fid_flavour": "clean"}))
     register(Task(name="paired-translation",
                   description="translate an image to another depiction, learnt from aligned pairs (pix2pix); "
-                              "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's"))
+                              "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's",
+                  evaluation={"kind": "paired", "split": "test", "fid_flavour": "clean"}))
+
+
+@hookimpl
+def zoo_register_datasets(register: Callable) -> None:
+    """pix2pix and CycleGAN archives on the authors' server, and two small local sets (:mod:`.datasets`)."""
+    from .datasets import datasets
+
+    for dataset in datasets():
+        register(dataset)
 
 
 @hookimpl
