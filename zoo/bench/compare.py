@@ -20,7 +20,7 @@ HIGHER_IS_BETTER = ("psnr", "ssim", "is", "inception")
 
 def read_report(folder: str | Path) -> dict[str, Any]:
     path = Path(folder)
-    path = path / "report.json" if path.is_dir() else path
+    path = path if path.suffix == ".json" else path / "report.json"
     if not path.is_file():
         raise SuiteError(f"no zoo bench report at {path} (expected a folder written by `zoo bench --out`)")
     try:

@@ -125,6 +125,7 @@ def gather(result: RunResult, rank: int, world: int) -> RunResult:
 
     parts: list[Any] | None = [None] * world if rank == 0 else None
     dist.gather_object(result, parts, dst=0)
+    dist.destroy_process_group()
     if rank != 0:
         return result
     merged = RunResult(seconds=max(p.seconds for p in parts))  # type: ignore[union-attr]

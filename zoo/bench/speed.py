@@ -40,9 +40,19 @@ class ModelJob:
     samples: bool = True
 
 
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """``Type: message`` on one line; a missing weights file is said as ``FILE from URL (expected at PATH)``."""
+    import re
+
+    text = str(exc).strip()
+    url, name = re.search(r"source URL: (\S+)", text), re.search(r"weights file '([^']+)'", text)
+    if url and name:
+        where = re.search(r"expected cache path: (\S+)", text)
+        text = f"{name.group(1)} from {url.group(1)}" + (f" (not found; expected at {where.group(1)})" if where else "")
+    else:
+        text = " ".join(line.strip().lstrip("- ") for line in text.splitlines() if line.strip())
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}".rstrip(": ")
 
 
 # -- memory -----------------------------------------------------------------------------------
