@@ -335,10 +335,10 @@ def _unpack_zip(archive: Path, out: Path) -> None:
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             rel = _safe_member_path(info.filename, archive)
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0: no Unix type recorded (a plain file or folder)
+            if kind == stat.S_IFLNK:
                 raise UnsafeArchiveError(f"archive {archive}: member {info.filename!r} is a symbolic link")
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
                 raise UnsafeArchiveError(f"archive {archive}: member {info.filename!r} is not a regular file")
             target = out.joinpath(*rel.parts)
             if info.is_dir():

@@ -189,7 +189,7 @@ def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathL
         return _all_rows(entry, proto, status="unavailable: " + (hit.group(1) if hit else message))
 
     context = _Context(model, entry, proto, local, max_images, samples, dict(metric_weights or {}),
-                       device or str(model.device), offline)
+                       device or str(model.device), offline, data)
     from . import evaluation_runners as runners
 
     try:
@@ -218,6 +218,7 @@ class _Context:
     metric_weights: dict[str, Any]
     device: str
     offline: bool | None
+    data: Any = None
 
 
 def metric_label(metric: str, proto: Protocol) -> str:

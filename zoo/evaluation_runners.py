@@ -66,6 +66,12 @@ def sample(name: str, inp: np.ndarray, out: np.ndarray, ref: np.ndarray | None):
 
 
 # -- metric back-ends --------------------------------------------------------------------------------
+def explicit(ctx: _Context, key: str) -> str:
+    """Flavour suffix naming an explicitly given metric weights file (not the official download)."""
+    path = ctx.metric_weights.get(key)
+    return f" [explicit weights {Path(path).name}]" if path else ""
+
+
 def _cached_unavailable(key: str, ctx: _Context) -> str | None:
     return _UNAVAILABLE.get((key, str(ctx.metric_weights.get(key))))
 
@@ -111,13 +117,13 @@ def distribution_rows(ctx: _Context, fakes: list[np.ndarray], reals: list[np.nda
             value, st = (None, status)
             if extractor is not None:
                 value, st = guarded(_inception_metric, metric, extractor, fake_t, real_t)
-            rows.append(make_row(entry, proto, metric, value, flavour=f"{proto.fid_flavour} (Inception pool3)",
+            rows.append(make_row(entry, proto, metric, value, flavour=f"{proto.fid_flavour} (Inception pool3)" + explicit(ctx, "fid"),
                                  n=n, status=st, dataset_label=label))
     if "fd-dinov2" in wanted:
         hit = _cached_unavailable("dinov2", ctx)
         value, status = (None, hit) if hit else guarded(_fd_dinov2, ctx, fake_t, real_t)
         _remember("dinov2", ctx, status)
-        rows.append(make_row(entry, proto, "fd-dinov2", value, flavour="DINOv2 ViT-L/14 CLS, 224 bicubic (timm)",
+        rows.append(make_row(entry, proto, "fd-dinov2", value, flavour="DINOv2 ViT-L/14 CLS, PIL bicubic 224 (timm)" + explicit(ctx, "dinov2"),
                              n=n, status=status, dataset_label=label))
     return rows
 
@@ -196,7 +202,7 @@ def run_restoration(ctx: _Context) -> EvaluationResult:
         elif base == "lpips":
             value, status = lpips_values(ctx, pairs) if n else (None, "error: no images")
             result.rows.append(make_row(entry, proto, "lpips", value, n=n, status=status,
-                                        flavour=f"alex v0.1, RGB, crop {proto.crop_border}"))
+                                        flavour=f"alex v0.1, RGB, crop {proto.crop_border}" + explicit(ctx, "lpips")))
         else:
             result.rows.append(make_row(entry, proto, metric, None, n=n, flavour="",
                                         status=f"error: metric {metric!r} does not apply to {proto.kind} evaluation"))
@@ -278,7 +284,7 @@ def run_paired(ctx: _Context) -> EvaluationResult:
                                         flavour="RGB, no crop", dataset_label=label))
         elif metric == "lpips":
             value, status = lpips_values(ctx, list(zip(outs, refs)))
-            result.rows.append(make_row(entry, proto, metric, value, n=n, status=status, flavour="alex v0.1, RGB",
+            result.rows.append(make_row(entry, proto, metric, value, n=n, status=status, flavour="alex v0.1, RGB" + explicit(ctx, "lpips"),
                                         dataset_label=label))
     result.rows.extend(distribution_rows(ctx, outs, refs, wanted, n, label))
     return result
@@ -314,7 +320,7 @@ def _style_image(ctx: _Context) -> np.ndarray | None:
         return None
     from .datasets import resolve_dataset
 
-    local = resolve_dataset(proto.style_dataset or "style-images", offline=ctx.offline)
+    local = resolve_dataset(proto.style_dataset or "style-images", data=ctx.data, offline=ctx.offline)
     for path in local.images():
         if path.stem.lower() == proto.style_image.lower():
             return as_rgb_array(path)
@@ -346,7 +352,8 @@ def run_style(ctx: _Context) -> EvaluationResult:
         hit = _cached_unavailable("vgg16", ctx)
         distances, status = (None, hit) if hit else guarded(_vgg_distances, ctx, outs, contents, style_img)
         _remember("vgg16", ctx, status)
-    flavour = "VGG16 ImageNet, relu2_2 content MSE / Gram (relu1_2..relu4_3) MSE, pytorch-examples normalisation"
+    flavour = ("VGG16 ImageNet, relu2_2 content MSE / Gram (relu1_2..relu4_3) MSE, pytorch-examples normalisation"
+               + explicit(ctx, "vgg16"))
     for metric in wanted:
         if metric == "content-distance":
             result.rows.append(make_row(entry, proto, metric, distances["content"] if distances else None, n=n,
@@ -358,7 +365,7 @@ def run_style(ctx: _Context) -> EvaluationResult:
                                         flavour=flavour + f"; style image {proto.style_image}"))
         elif metric == "lpips-content":
             value, st = lpips_values(ctx, list(zip(outs, contents)))
-            result.rows.append(make_row(entry, proto, metric, value, n=n, status=st, flavour="alex v0.1, RGB"))
+            result.rows.append(make_row(entry, proto, metric, value, n=n, status=st, flavour="alex v0.1, RGB" + explicit(ctx, "lpips")))
     return result
 
 
