@@ -93,7 +93,7 @@ def test_hr_without_lr_is_reported(sr_folder):
 
 
 def test_suffix_pairs_and_side_by_side(paired_folder, tmp_path):
-    from tests.evaluation.conftest import noise, write_png
+    from evaluation_images import noise, write_png
 
     local = ds.resolve_dataset("facades", data_dir=paired_folder)
     assert [(n, b) for n, _, b in local.pairs("test")] == [("1", None), ("2", None)]
@@ -142,7 +142,7 @@ def _tar(path: Path, members: dict[str, bytes], special: list[tarfile.TarInfo] =
 def _png_bytes(seed: int) -> bytes:
     from PIL import Image
 
-    from tests.evaluation.conftest import noise
+    from evaluation_images import noise
 
     buf = io.BytesIO()
     Image.fromarray(noise(seed, 16, 16)).save(buf, format="PNG")

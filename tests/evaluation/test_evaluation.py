@@ -164,7 +164,7 @@ def test_translation_on_the_embedded_set_gives_samples_and_points_at_the_referen
 def test_style_distances_match_an_independent_vgg16(tmp_path, alex_file):
     import torchvision
 
-    from tests.evaluation.conftest import noise, write_png
+    from evaluation_images import noise, write_png
     from zoo.metrics.random_weights import random_trunk_state_dict
 
     vgg_sd = random_trunk_state_dict("vgg16", 0)
