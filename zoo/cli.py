@@ -235,6 +235,7 @@ SUBCOMMAND_MODULES = (
     "zoo.demo",
     "zoo.bench",
     "zoo.metrics.cli",
+    "zoo.data_cli",
 )
 
 

@@ -240,3 +240,17 @@ def test_offline_download_names_url_and_seed_paths(monkeypatch):
     assert "\n" not in message
     assert "Set14_SR.zip from https://uofi.box.com/shared/static/igsnfieh4lz68l926l8xbklwsnnk8we9.zip" in message
     assert str(ds.data_home() / "set14") in message and "--data set14=DIR" in message
+
+
+def test_zoo_data_cli(sr_folder, capsys, monkeypatch):
+    from zoo.cli import main
+
+    monkeypatch.delenv("ZOO_DATA", raising=False)
+    assert main(["data", "verify", "set5", "--data", f"set5={sr_folder}"]) == 0
+    assert f"set5: ok: set5 (sr-pairs) at {sr_folder}" in capsys.readouterr().out
+    assert main(["data", "ls"]) == 0
+    out = capsys.readouterr().out
+    assert "embedded" in out and "set14" in out and "https://uofi.box.com/shared/static/" in out
+    assert main(["data", "verify", "set6"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo data: error: no dataset named 'set6'") and err.count("\n") == 1
