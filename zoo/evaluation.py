@@ -197,7 +197,13 @@ def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathL
                "unpaired": runners.run_unpaired, "style": runners.run_style}[proto.kind]
     except KeyError:  # pragma: no cover - protocol_for checks kinds
         raise ZooError(f"no runner for evaluation kind {proto.kind!r}") from None
-    return run(context)
+    result = run(context)
+    produced = {row["metric"] for row in result.rows}
+    for metric in dict.fromkeys(metric_label(m, proto) for m in proto.metric_names()):
+        if metric not in produced:  # asked for, but not a metric of this kind (psnr of an unpaired model, say)
+            result.rows.append(make_row(entry, proto, metric, None, flavour="", n=0,
+                                        status=f"error: {metric} does not apply to {proto.kind} evaluation"))
+    return result
 
 
 def _all_rows(entry: "Entry", proto: Protocol, *, status: str) -> EvaluationResult:

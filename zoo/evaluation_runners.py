@@ -203,9 +203,6 @@ def run_restoration(ctx: _Context) -> EvaluationResult:
             value, status = lpips_values(ctx, pairs) if n else (None, "error: no images")
             result.rows.append(make_row(entry, proto, "lpips", value, n=n, status=status,
                                         flavour=f"alex v0.1, RGB, crop {proto.crop_border}" + explicit(ctx, "lpips")))
-        else:
-            result.rows.append(make_row(entry, proto, metric, None, n=n, flavour="",
-                                        status=f"error: metric {metric!r} does not apply to {proto.kind} evaluation"))
     return result
 
 

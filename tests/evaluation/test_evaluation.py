@@ -264,3 +264,11 @@ def test_real_weights_on_set5_agree_with_the_published_protocol(shared_path, ncn
     assert rows["psnr-y"]["n_images"] == 5
     assert rows["psnr-y"]["value"] == pytest.approx(28.25, abs=0.005)
     assert abs(rows["psnr-y"]["delta"]) < 0.005 and abs(rows["ssim-y"]["delta"]) < 5e-4
+
+
+def test_metrics_of_another_kind_get_an_error_row(unpaired_folder, monkeypatch):
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    rows = evaluate(toy_translator("cyclegan-horse2zebra"), dataset="horse2zebra", data_dir=unpaired_folder,
+                    metrics=["psnr", "kid"], max_images=2).rows
+    assert [(r["metric"], r["status"].split(":")[0]) for r in rows] == [("kid", "unavailable"), ("psnr", "error")]
+    assert rows[1]["status"] == "error: psnr does not apply to unpaired evaluation"
