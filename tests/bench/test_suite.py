@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def test_a_valid_suite_expands_globs_and_reads_settings():
     ("models: [tiny-bench-same\n", "s.yaml:2: not valid YAML"),
     ("size: 3\n", "s.yaml:1: models: missing"),
     ("models: [tiny-bench-same]\nthresholds: {speed: 2}\n", "s.yaml:2: thresholds.speed: unknown"),
+    ("models:\n  - {name: tiny-bench-same, weights: $NO_SUCH_VAR_X/w.pth}\n",
+     "s.yaml:2: models[0].weights: environment variable NO_SUCH_VAR_X"),
 ])
 def test_malformed_suites_fail_with_the_line(text, message):
     with pytest.raises(SuiteError) as info:
@@ -48,7 +51,8 @@ def test_an_optional_glob_may_match_nothing():
     assert [m.name for m in suite.models] == ["tiny-bench-same"]
 
 
-def test_shipped_suites_parse_and_the_default_is_in_the_package():
+def test_shipped_suites_parse_and_the_default_is_in_the_package(monkeypatch):
+    monkeypatch.setenv("ZOO_SHARED", os.environ.get("ZOO_SHARED", "/nonexistent/shared"))
     assert (REPO / "benchmarks/suites/cpu-smoke.yaml").read_bytes() == builtin_suite_path().read_bytes()
     for path in sorted((REPO / "benchmarks/suites").glob("*.yaml")):
         suite = load_suite(path)

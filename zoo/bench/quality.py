@@ -22,7 +22,7 @@ def _row(model: str, task: str | None, dataset: str | None, status: str) -> dict
 
 
 def evaluate_quality(model: str, spec: QualitySpec, *, dataset: str | None, data: Mapping[str, str],
-                     device: str, pretrained: str = "auto") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+                     device: str, pretrained: str = "auto", weights: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rows, image-grid samples) for one model with its real weights; failures become a row, never an exception."""
     from ..api import get_entry, load
     from ..errors import WeightsUnavailableError
@@ -32,10 +32,11 @@ def evaluate_quality(model: str, spec: QualitySpec, *, dataset: str | None, data
         from .. import evaluation
     except ImportError:
         return [_row(model, task, dataset, "unavailable: zoo.evaluation is not part of this zoo version")], []
-    if pretrained == "false":
+    if pretrained == "false" and weights is None:
         return [_row(model, task, dataset, "unavailable: random weights (--random-weights): no quality")], []
     try:
-        pipeline = load(model, device=device, progress=False, offline=True if pretrained == "auto" else None)
+        pipeline = load(model, weights=weights, device=device, progress=False,
+                        offline=True if pretrained == "auto" else None)
     except WeightsUnavailableError as exc:
         return [_row(model, task, dataset, f"unavailable: {one_line(exc).split(': ', 1)[-1]}")], []
     except Exception as exc:  # noqa: BLE001 - one model's evaluation never aborts the suite

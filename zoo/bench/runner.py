@@ -84,7 +84,8 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
         for i, spec in enumerate(mine, 1):
             job = ModelJob(name=spec.name, size=spec.size or suite.size,
                            batch_sizes=tuple(spec.batch_sizes or suite.batch_sizes), settings=suite.settings,
-                           device=device, pretrained=spec.pretrained or suite.pretrained, warmup=suite.warmup,
+                           device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights,
+                           warmup=suite.warmup,
                            iters=suite.iters, seed=suite.seed, peak_tflops=dict(suite.peak_tflops), isolated=use_child)
             _log(f"[{i}/{len(mine)}{f' rank {rank}' if world > 1 else ''}] {spec.name}")
             if use_child:
@@ -100,9 +101,13 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
             wants_quality = spec.quality if spec.quality is not None else (
                 quality if quality is not None else suite.quality.enabled)
             if wants_quality:
-                rows, samples = evaluate_quality(spec.name, suite.quality, dataset=spec.dataset or suite.quality.dataset,
-                                                 data={**suite.quality.data, **(data or {})}, device=device,
-                                                 pretrained=spec.pretrained or suite.pretrained)
+                rows, samples = [], []
+                for dataset in spec.datasets or suite.quality.datasets or (None,):
+                    more_rows, more_samples = evaluate_quality(
+                        spec.name, suite.quality, dataset=dataset, data={**suite.quality.data, **(data or {})},
+                        device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights)
+                    rows += more_rows
+                    samples += more_samples[: max(suite.quality.samples - len(samples), 0)]
                 for row in rows:
                     value = row.get("value")
                     _log(f"  {spec.name} quality {row.get('dataset')} {row.get('metric')}: "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ class ModelJob:
     settings: tuple[Setting, ...]
     device: str
     pretrained: str = "auto"
+    weights: str | None = None
     warmup: int = 2
     iters: int = 5
     seed: int = 0
@@ -42,8 +44,6 @@ class ModelJob:
 
 def one_line(exc: BaseException, limit: int = 400) -> str:
     """``Type: message`` on one line; a missing weights file is said as ``FILE from URL (expected at PATH)``."""
-    import re
-
     text = str(exc).strip()
     url, name = re.search(r"source URL: (\S+)", text), re.search(r"weights file '([^']+)'", text)
     if url and name:
@@ -197,16 +197,17 @@ def load_pipeline(job: ModelJob, *, dtype: str = "fp32", backend: str | None = N
         if "backend" not in inspect.signature(load).parameters:
             raise NotImplementedError(f"backend {backend!r}: this zoo.load has no backend= argument")
         options["backend"] = backend
-    if job.pretrained == "false":
+    if job.pretrained == "false" and job.weights is None:
         return load(job.name, pretrained=False, device=job.device, dtype=dtype, **options), "random"
     try:
-        pipeline = load(job.name, pretrained=True, device=job.device, dtype=dtype, progress=False,
-                        offline=True if job.pretrained == "auto" else None, **options)
+        pipeline = load(job.name, pretrained=True, weights=job.weights, device=job.device, dtype=dtype,
+                        progress=False, offline=True if job.pretrained == "auto" else None, **options)
     except ZooError as exc:
-        if job.pretrained != "auto":
+        if job.pretrained != "auto" or job.weights is not None:
             raise
+        missing = re.search(r"weights file '([^']+)'", str(exc))
         return load(job.name, pretrained=False, device=job.device, dtype=dtype, **options), \
-            f"random ({one_line(exc)[:160]})"
+            f"random ({missing.group(1) if missing else 'weights'} not available offline)"
     origin = getattr(pipeline.weights, "origin", None)
     return pipeline, f"pretrained ({origin})" if origin else "pretrained"
 

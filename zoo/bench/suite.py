@@ -181,13 +181,14 @@ class ModelSpec:
     batch_sizes: tuple[int, ...] | None = None
     pretrained: str | None = None
     quality: bool | None = None
-    dataset: str | None = None
+    datasets: tuple[str, ...] | None = None
+    weights: str | None = None
 
 
 @dataclass(frozen=True)
 class QualitySpec:
     enabled: bool = False
-    dataset: str | None = None
+    datasets: tuple[str, ...] | None = None
     data: Mapping[str, str] = field(default_factory=dict)
     max_images: int | None = None
     metrics: tuple[str, ...] | None = None
@@ -220,7 +221,8 @@ class Suite:
                 "iters": self.iters, "pretrained": self.pretrained, "isolate": self.isolate,
                 "settings": [s.to_dict() for s in self.settings],
                 "models": [{k: v for k, v in vars(m).items() if v is not None} for m in self.models],
-                "quality": {"enabled": self.quality.enabled, "dataset": self.quality.dataset,
+                "quality": {"enabled": self.quality.enabled,
+                            "datasets": list(self.quality.datasets) if self.quality.datasets else None,
                             "data": dict(self.quality.data), "max_images": self.quality.max_images,
                             "metrics": list(self.quality.metrics) if self.quality.metrics else None,
                             "samples": self.quality.samples},
@@ -229,9 +231,33 @@ class Suite:
 
 _TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "pretrained",
              "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
-_MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset"}
+_MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
+               "datasets", "weights"}
 _SETTING_KEYS = {"name", "dtype", "channels_last", "compile", "backend"}
-_QUALITY_KEYS = {"enabled", "dataset", "data", "max_images", "metrics", "samples"}
+_QUALITY_KEYS = {"enabled", "dataset", "datasets", "data", "max_images", "metrics", "samples"}
+
+
+def _datasets(check: _Checker, mapping: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    """``dataset: NAME`` or ``datasets: [NAME, ...]`` (not both)."""
+    if "dataset" in mapping and "datasets" in mapping:
+        raise check.fail(check.line_of(mapping, "datasets"), f"{path}datasets", "give 'dataset' or 'datasets', not both")
+    names = check.get(mapping, "datasets", path, "strs") or check.get(mapping, "dataset", path, "strs")
+    return tuple(names) if names else None
+
+
+def expand_path(check: _Checker, mapping: Mapping[str, Any], key: str, path: str) -> str | None:
+    """A path-like field with ``$VAR``/``${VAR}`` and ``~`` expanded; an unset variable is an error."""
+    import os
+    import re
+
+    value = check.get(mapping, key, path, "str")
+    if value is None:
+        return None
+    missing = [v for v in re.findall(r"\$\{?(\w+)\}?", value) if v not in os.environ]
+    if missing:
+        raise check.fail(check.line_of(mapping, key), f"{path}{key}",
+                         f"environment variable {missing[0]} (used in {value!r}) is not set")
+    return os.path.expanduser(os.path.expandvars(value))
 
 
 def _tristate(check: _Checker, mapping: Mapping[str, Any], key: str, path: str, default: str | None) -> str | None:
@@ -275,7 +301,7 @@ def _expand_models(check: _Checker, items: Any, catalog_names: Sequence[str] | N
             batch_sizes=tuple(b) if (b := check.get(item, "batch_sizes", f"{path}.", "posints")) else None,
             pretrained=_tristate(check, item, "pretrained", f"{path}.", None),
             quality=check.get(item, "quality", f"{path}.", "bool"),
-            dataset=check.get(item, "dataset", f"{path}.", "str"))
+            datasets=_datasets(check, item, f"{path}."), weights=expand_path(check, item, "weights", f"{path}."))
         specs.extend(ModelSpec(name, **overrides) for name in names)
     unique: dict[str, ModelSpec] = {}
     for spec in specs:
@@ -314,11 +340,10 @@ def _quality(check: _Checker, value: Any) -> QualitySpec:
     check.value(value, "map", getattr(value, "line", 0), "quality")
     check.keys(value, _QUALITY_KEYS, "quality.")
     data = check.get(value, "data", "quality.", "map", {})
-    for key, folder in data.items():
-        check.value(folder, "str", check.line_of(data, key), f"quality.data.{key}")
+    data = {key: expand_path(check, data, key, "quality.data.") for key in data}
     metrics = check.get(value, "metrics", "quality.", "strs")
     return QualitySpec(enabled=check.get(value, "enabled", "quality.", "bool", True),
-                       dataset=check.get(value, "dataset", "quality.", "str"), data=dict(data),
+                       datasets=_datasets(check, value, "quality."), data=dict(data),
                        max_images=check.get(value, "max_images", "quality.", "posint"),
                        metrics=tuple(metrics) if metrics else None,
                        samples=check.get(value, "samples", "quality.", "nonneg", 2))
