@@ -55,10 +55,13 @@ def rgb(path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def alex_file(tmp_path_factory):
-    from zoo.metrics.random_weights import random_trunk_state_dict
-
+    """Seeded AlexNet trunk in torchvision's ``features.*`` layout (the classifier is never used by LPIPS)."""
+    torch.manual_seed(0)
+    trunk = nn.Sequential(nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Conv2d(64, 192, 5, padding=2),
+                          nn.ReLU(), nn.MaxPool2d(3, 2), nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(),
+                          nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU())
     path = tmp_path_factory.mktemp("w") / "random-alexnet.pth"
-    torch.save(random_trunk_state_dict("alexnet", 0), path)
+    torch.save({f"features.{k}": v for k, v in trunk.state_dict().items()}, path)
     return path
 
 
@@ -116,8 +119,16 @@ def test_scale_override_for_a_multi_scale_entry():
     assert published_value(zoo.get_entry("esrgan-psnr-x4"), "ssim-y", replace(proto, dataset="bsd100", scale=4))[0] == 0.7455
 
 
-def test_paired_translation_rows(paired_folder, tmp_path):
+def test_paired_translation_rows(paired_folder, tmp_path, monkeypatch):
+    from zoo import evaluation_runners
+    from zoo.metrics.inception import InceptionFeatures
     from zoo.metrics.random_weights import random_inception_state_dict
+
+    def small_inception(ctx):  # the 64-d block: the same code path, without a 2048-d eigendecomposition
+        return InceptionFeatures(ctx.protocol.fid_flavour, dims=64, device=ctx.device,
+                                 weights=ctx.metric_weights.get("fid"), offline=ctx.offline)
+
+    monkeypatch.setattr(evaluation_runners, "_inception", small_inception)
 
     inception = tmp_path / "random-inception.pth"
     torch.save(random_inception_state_dict(0), inception)
@@ -162,14 +173,16 @@ def test_translation_on_the_embedded_set_gives_samples_and_points_at_the_referen
 
 
 def test_style_distances_match_an_independent_vgg16(tmp_path, alex_file):
-    import torchvision
+    import copy
 
     from evaluation_images import noise, write_png
-    from zoo.metrics.random_weights import random_trunk_state_dict
 
-    vgg_sd = random_trunk_state_dict("vgg16", 0)
+    from torchvision.models.vgg import cfgs, make_layers
+
+    torch.manual_seed(0)  # only the convolutional trunk (the 120M-parameter classifier is never used)
+    features = make_layers(cfgs["D"])
     vgg_file = tmp_path / "random-vgg16.pth"
-    torch.save(vgg_sd, vgg_file)
+    torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, vgg_file)
     content_dir, style_dir = tmp_path / "content", tmp_path / "styles"
     write_png(content_dir / "a.png", noise(3, 40, 48))
     write_png(style_dir / "candy.png", noise(4, 36, 36))
@@ -178,15 +191,14 @@ def test_style_distances_match_an_independent_vgg16(tmp_path, alex_file):
                       metric_weights={"vgg16": vgg_file, "lpips": alex_file})
     rows = {r["metric"]: r for r in result.rows}
 
-    net = torchvision.models.vgg16(weights=None)
-    net.load_state_dict(vgg_sd)
+    trunk = copy.deepcopy(features).double().eval()
     mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
     def taps(img):
         x = (torch.from_numpy(img.copy()).permute(2, 0, 1)[None].double() / 255 - mean) / std
         out, feats = x, []
         with torch.no_grad():
-            for i, layer in enumerate(net.features.double()[:23]):
+            for i, layer in enumerate(trunk[:23]):
                 out = layer(out)
                 if i in (3, 8, 15, 22):
                     feats.append(out)
