@@ -55,8 +55,8 @@ def test_lpips_alex(run, benchmark, size, device):
     from zoo.metrics import LPIPS
 
     metric = LPIPS("alex", input_range=(0, 1), pretrained=False).eval().to(device)
-    a, b = torch.rand(4, 3, 4 * size, 4 * size, device=device), torch.rand(4, 3, 4 * size, 4 * size, device=device)
-    benchmark.extra_info.update(batch=4, size=4 * size)
+    a, b = torch.rand(4, 3, 2 * size, 2 * size, device=device), torch.rand(4, 3, 2 * size, 2 * size, device=device)
+    benchmark.extra_info.update(batch=4, size=2 * size)
     with torch.inference_mode():
         run(metric, a, b)
 
@@ -74,13 +74,17 @@ def test_fid_features(run, benchmark, device):
 
 
 @pytest.mark.benchmark(group="metrics")
-def test_frechet_sqrt(run, benchmark):
+def test_frechet_sqrt(run, benchmark, device):
+    """FID's 2048-d covariance square root on a GPU; 512-d on a CPU (eigh is cubic; override ZOO_MICRO_DIMS)."""
+    import os
+
     from zoo.metrics.stats import sqrt_psd
 
+    dims = int(os.environ.get("ZOO_MICRO_DIMS") or (2048 if device.startswith("cuda") else 512))
     rng = np.random.default_rng(0)
-    a = torch.from_numpy(rng.standard_normal((2048, 4096)))
-    sigma = a @ a.T / 4096
-    benchmark.extra_info.update(dims=2048)
+    a = torch.from_numpy(rng.standard_normal((dims, 2 * dims))).to(device)
+    sigma = a @ a.T / (2 * dims)
+    benchmark.extra_info.update(dims=dims)
     root = run(sqrt_psd, sigma, rounds=3)
     assert torch.allclose(root @ root, sigma, atol=1e-6 * float(sigma.abs().max()))
 

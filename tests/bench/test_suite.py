@@ -37,6 +37,8 @@ def test_a_valid_suite_expands_globs_and_reads_settings():
     ("models: [tiny-bench-same\n", "s.yaml:2: not valid YAML"),
     ("size: 3\n", "s.yaml:1: models: missing"),
     ("models: [tiny-bench-same]\nthresholds: {speed: 2}\n", "s.yaml:2: thresholds.speed: unknown"),
+    ("models:\n  - {name: tiny-bench-same, settings: [bf16]}\nsettings:\n  - {name: fp16, dtype: fp16}\n",
+     "s.yaml:2: models[0].settings[0]: no setting named 'bf16' in this suite (settings: fp16)"),
     ("models:\n  - {name: tiny-bench-same, weights: $NO_SUCH_VAR_X/w.pth}\n",
      "s.yaml:2: models[0].weights: environment variable NO_SUCH_VAR_X"),
 ])

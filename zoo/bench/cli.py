@@ -93,6 +93,7 @@ def _suite_for(args: argparse.Namespace):
     fast = setting_from_flags(args.dtype, args.channels_last, args.compile, args.backend)
     if fast is not None:
         changes["settings"] = (fast,)
+        changes["models"] = tuple(replace(m, settings=None) for m in suite.models)
     q: QualitySpec = suite.quality
     if args.quality is not None or args.max_images or args.metrics:
         q = replace(q, enabled=q.enabled if args.quality is None else args.quality,

@@ -19,7 +19,8 @@ h1{font-size:24px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bott
 ul.summary{margin:0 0 12px;padding-left:18px;color:#3c4454}
 .table{overflow-x:auto}table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums}
 th,td{border:1px solid #dde1ea;padding:3px 7px;text-align:right;white-space:nowrap}
-th{background:#eef1f6;position:sticky;top:0}td:first-child,td.text{text-align:left}
+th{background:#eef1f6;white-space:normal;max-width:80px;vertical-align:bottom}
+td.long{white-space:normal;min-width:220px;max-width:420px;text-align:left}td:first-child,td.text{text-align:left}
 tr:nth-child(even) td{background:#f8f9fb}tr.error td{background:#fdecec}tr.fast td{color:#154a8a}
 tr.regression td{background:#fff1d6}
 .plots{display:flex;flex-wrap:wrap;gap:16px}.plots img{max-width:100%;border:1px solid #e3e6ee}
@@ -57,7 +58,7 @@ def plot_throughput(speed: Sequence[Mapping[str, Any]]) -> str | None:
     import matplotlib.pyplot as plt
 
     rows = sorted(rows, key=lambda r: r["images_per_s"])
-    fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(rows) + 1.3))
+    fig, ax = plt.subplots(figsize=(6.0, 0.38 * len(rows) + 1.3))
     ax.barh([r["model"] for r in rows], [r["images_per_s"] for r in rows], color="#4a7bd0")
     for i, r in enumerate(rows):
         ax.text(r["images_per_s"], i, f" {r['images_per_s']:.3g}", va="center", fontsize=8)
@@ -76,7 +77,7 @@ def plot_fast_paths(speed: Sequence[Mapping[str, Any]]) -> str | None:
     models = list(dict.fromkeys(r["model"] for r in rows))
     settings = list(dict.fromkeys(r["setting"] for r in rows))
     height = 0.8 / len(settings)
-    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(models) * max(1, len(settings) / 2) + 1.5))
+    fig, ax = plt.subplots(figsize=(6.0, 0.42 * len(models) * max(1, len(settings) / 2) + 1.5))
     colours = plt.get_cmap("tab10")
     for j, setting in enumerate(settings):
         values = {r["model"]: r["speedup_vs_eager"] for r in rows if r["setting"] == setting}
@@ -144,9 +145,15 @@ def _table(rows: Sequence[Mapping[str, Any]], columns, *, kind: str = "") -> str
         if kind == "comparison" and row.get("regression"):
             css.append("regression")
         out.append(f'<tr class="{" ".join(css)}">' + "".join(
-            f'<td class="{"text" if not _numeric(c) else ""}">{html.escape(c)}</td>' for c in line) + "</tr>")
+            f'<td class="{_cell_class(c)}">{html.escape(c)}</td>' for c in line) + "</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
+
+
+def _cell_class(text: str) -> str:
+    if _numeric(text):
+        return ""
+    return "long" if len(text) > 40 else "text"
 
 
 def _numeric(text: str) -> bool:

@@ -83,7 +83,8 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
     try:
         for i, spec in enumerate(mine, 1):
             job = ModelJob(name=spec.name, size=spec.size or suite.size,
-                           batch_sizes=tuple(spec.batch_sizes or suite.batch_sizes), settings=suite.settings,
+                           batch_sizes=tuple(spec.batch_sizes or suite.batch_sizes),
+                           settings=tuple(s for s in suite.settings if spec.settings is None or s.name in spec.settings),
                            device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights,
                            warmup=suite.warmup,
                            iters=suite.iters, seed=suite.seed, peak_tflops=dict(suite.peak_tflops), isolated=use_child)
@@ -98,8 +99,8 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
                 _log(_describe(row))
             result.speed.extend(measured["rows"])
             result.samples.extend(measured["samples"])
-            wants_quality = spec.quality if spec.quality is not None else (
-                quality if quality is not None else suite.quality.enabled)
+            wants_quality = quality if quality is not None else (  # the command line beats the suite file
+                spec.quality if spec.quality is not None else suite.quality.enabled)
             if wants_quality:
                 rows, samples = [], []
                 for dataset in spec.datasets or suite.quality.datasets or (None,):

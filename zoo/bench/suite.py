@@ -183,6 +183,7 @@ class ModelSpec:
     quality: bool | None = None
     datasets: tuple[str, ...] | None = None
     weights: str | None = None
+    settings: tuple[str, ...] | None = None  # names of the suite's settings to run (None: all)
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ class Suite:
 _TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "pretrained",
              "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
 _MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
-               "datasets", "weights"}
+               "datasets", "weights", "settings"}
 _SETTING_KEYS = {"name", "dtype", "channels_last", "compile", "backend"}
 _QUALITY_KEYS = {"enabled", "dataset", "datasets", "data", "max_images", "metrics", "samples"}
 
@@ -301,7 +302,8 @@ def _expand_models(check: _Checker, items: Any, catalog_names: Sequence[str] | N
             batch_sizes=tuple(b) if (b := check.get(item, "batch_sizes", f"{path}.", "posints")) else None,
             pretrained=_tristate(check, item, "pretrained", f"{path}.", None),
             quality=check.get(item, "quality", f"{path}.", "bool"),
-            datasets=_datasets(check, item, f"{path}."), weights=expand_path(check, item, "weights", f"{path}."))
+            datasets=_datasets(check, item, f"{path}."), weights=expand_path(check, item, "weights", f"{path}."),
+            settings=tuple(n) if (n := check.get(item, "settings", f"{path}.", "strs")) is not None else None)
         specs.extend(ModelSpec(name, **overrides) for name in names)
     unique: dict[str, ModelSpec] = {}
     for spec in specs:
@@ -374,9 +376,17 @@ def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[s
         if key not in thresholds:
             raise check.fail(check.line_of(given, key), f"thresholds.{key}", f"unknown (allowed: {', '.join(thresholds)})")
         thresholds[key] = float(check.value(value, "number", check.line_of(given, key), f"thresholds.{key}"))
+    settings = _settings(check, data.get("settings"))
+    models = _expand_models(check, data["models"], catalog_names)
+    known = {s.name for s in settings}
+    for i, item in enumerate(data["models"]):
+        wanted = item.get("settings") if isinstance(item, dict) else None
+        for j, name in enumerate(wanted or []):
+            if name not in known:
+                raise check.fail(check.line_of(wanted, j), f"models[{i}].settings[{j}]",
+                                 f"no setting named {name!r} in this suite (settings: {', '.join(sorted(known)) or 'none'})")
     return Suite(
-        name=check.get(data, "name", "", "str", Path(source).stem), source=source,
-        models=_expand_models(check, data["models"], catalog_names),
+        name=check.get(data, "name", "", "str", Path(source).stem), source=source, models=models,
         description=check.get(data, "description", "", "str", ""),
         device=check.get(data, "device", "", "device", "auto"), seed=check.get(data, "seed", "", "nonneg", 0),
         size=check.get(data, "size", "", "posint", 128),
@@ -385,7 +395,7 @@ def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[s
         pretrained=_tristate(check, data, "pretrained", "", "auto") or "auto",
         isolate=_tristate(check, data, "isolate", "", "auto") or "auto",
         timeout_s=check.get(data, "timeout_s", "", "posint", 900),
-        settings=_settings(check, data.get("settings")), quality=_quality(check, data.get("quality")),
+        settings=settings, quality=_quality(check, data.get("quality")),
         peak_tflops={k: float(v) for k, v in peaks.items()}, thresholds=thresholds)
 
 
