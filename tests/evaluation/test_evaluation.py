@@ -284,3 +284,22 @@ def test_metrics_of_another_kind_get_an_error_row(unpaired_folder, monkeypatch):
                     metrics=["psnr", "kid"], max_images=2).rows
     assert [(r["metric"], r["status"].split(":")[0]) for r in rows] == [("kid", "unavailable"), ("psnr", "error")]
     assert rows[1]["status"] == "error: psnr does not apply to unpaired evaluation"
+
+
+def test_a_third_party_plugin_brings_its_task_protocol_and_dataset(zoo_manager, register_plugin, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "zoo-example-plugin"
+    if not example.is_dir():
+        pytest.skip(f"{example} is missing")
+    monkeypatch.syspath_prepend(str(example))
+    import zoo_example
+
+    if not zoo_manager.pm.has_plugin("example"):  # installed: its entry point already registered it
+        register_plugin(zoo_example, name="example")
+    pipe = zoo.load("example-unsharp-mask", device="cpu")
+    rows = {r["metric"]: r for r in evaluate(pipe, metrics=["psnr"]).rows}
+    assert rows["psnr"]["dataset"] == "example-blurred" and rows["psnr"]["status"] == "ok"
+    assert rows["psnr"]["n_images"] == len(zoo.datasets.resolve_dataset("example-blurred").images())
+    assert "zoo_example" in sys.modules
