@@ -143,12 +143,20 @@ def _norm(text: str) -> str:
 
 def published_value(entry: "Entry", metric: str, protocol: Protocol) -> tuple[float | None, str | None]:
     """The entry's catalog value for ``metric`` on the protocol's dataset (and scale), with its source."""
-    want = _norm(protocol.dataset).split(" ")[0]
+    want = {_norm(protocol.dataset).split(" ")[0]}
+    try:  # a dataset registered under another name than its folder (cyclegan-facades -> facades)
+        from .datasets import get_dataset
+
+        folder = get_dataset(protocol.dataset).options.get("folder")
+        if folder:
+            want.add(_norm(folder).split(" ")[0])
+    except (UnknownNameError, ZooError):
+        pass
     for item in entry.metrics:
         if str(item.get("metric", "")).lower() != metric.lower():
             continue
         words = _norm(item.get("dataset", "")).split(" ")
-        if not words or words[0] != want:
+        if not words or words[0] not in want:
             continue
         if protocol.kind == "restoration" and f"x{protocol.scale}" not in words:
             continue

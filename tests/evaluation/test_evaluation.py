@@ -303,3 +303,13 @@ def test_a_third_party_plugin_brings_its_task_protocol_and_dataset(zoo_manager, 
     assert rows["psnr"]["dataset"] == "example-blurred" and rows["psnr"]["status"] == "ok"
     assert rows["psnr"]["n_images"] == len(zoo.datasets.resolve_dataset("example-blurred").images())
     assert "zoo_example" in sys.modules
+
+
+def test_published_values_are_matched_by_dataset_and_metric():
+    for name, metric, value in (("cyclegan-facades-label2photo", "fid", 123.626), ("cyclegan-zebra2horse", "fid", 138.646),
+                                ("cyclegan-summer2winter-yosemite", "fid", 77.342)):
+        entry = zoo.get_entry(name)
+        assert published_value(entry, metric, protocol_for(entry))[0] == value
+    entry = zoo.get_entry("msrresnet-x4")
+    assert published_value(entry, "psnr", protocol_for(entry, dataset="set14"))[0] == 26.7762
+    assert published_value(entry, "psnr-y", protocol_for(entry))[0] is None
