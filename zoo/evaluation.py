@@ -144,12 +144,13 @@ def _norm(text: str) -> str:
 def published_value(entry: "Entry", metric: str, protocol: Protocol) -> tuple[float | None, str | None]:
     """The entry's catalog value for ``metric`` on the protocol's dataset (and scale), with its source."""
     want = {_norm(protocol.dataset).split(" ")[0]}
-    try:  # a dataset registered under another name than its folder (cyclegan-facades -> facades)
+    try:  # a dataset published under another name (options folder/aliases: cyclegan-facades -> facades)
         from .datasets import get_dataset
 
-        folder = get_dataset(protocol.dataset).options.get("folder")
-        if folder:
-            want.add(_norm(folder).split(" ")[0])
+        options = get_dataset(protocol.dataset).options
+        for alias in (options.get("folder"), *options.get("aliases", ())):
+            if alias:
+                want.add(_norm(alias).split(" ")[0])
     except (UnknownNameError, ZooError):
         pass
     for item in entry.metrics:

@@ -47,7 +47,8 @@ def datasets() -> list[Dataset]:
         out.append(Dataset(name=_RENAMED.get(name, name.replace("_", "-")), task="unpaired-translation", layout="unpaired",
                            sources=(DataSource(url=CYCLEGAN.format(name), root=name),),
                            description=f"CycleGAN {description}; A = {a}, B = {b}", license=LICENSE,
-                           options={"domains": {"A": a, "B": b}, "folder": _RENAMED.get(name, name)}))
+                           options={"domains": {"A": a, "B": b}, "folder": _RENAMED.get(name, name),
+                                    "aliases": (name,)}))
     out.append(Dataset(
         name="facades-pairs", task="paired-translation", layout="paired",
         description="4 CMP Facades test pairs (N-photo.png = A, N-labels.png = B), 256x256, from the docs of "
