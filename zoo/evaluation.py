@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from .datasets import LocalDataset
 
 KINDS = ("restoration", "paired", "unpaired", "style")
+
+
+class EvaluationError(ZooError, ValueError):
+    """A bad evaluation argument or protocol: the message names it and what is allowed."""
+
+
 DEFAULT_METRICS = {
     "restoration": ("psnr", "ssim", "lpips"),
     "paired": ("lpips", "psnr", "ssim", "fid", "kid", "fd-dinov2"),
@@ -102,15 +108,15 @@ def protocol_for(entry: "Entry", *, dataset: str | None = None, metrics: Sequenc
     if metrics is not None:
         merged["metrics"] = tuple(metrics)
     if "kind" not in merged:
-        raise ZooError(f"entry {entry.name!r}: task {entry.task!r} declares no evaluation kind "
+        raise EvaluationError(f"entry {entry.name!r}: task {entry.task!r} declares no evaluation kind "
                        f"(Task.evaluation['kind'] or the entry's evaluation.kind; one of {', '.join(KINDS)})")
     unknown = sorted(set(merged) - PROTOCOL_KEYS)
     if unknown:
-        raise ZooError(f"entry {entry.name!r}: unknown evaluation field {unknown[0]!r}; allowed: {', '.join(sorted(PROTOCOL_KEYS))}")
+        raise EvaluationError(f"entry {entry.name!r}: unknown evaluation field {unknown[0]!r}; allowed: {', '.join(sorted(PROTOCOL_KEYS))}")
     merged["metrics"] = tuple(merged.get("metrics") or ())
     proto = Protocol(**merged)
     if proto.kind not in KINDS:
-        raise ZooError(f"entry {entry.name!r}: evaluation kind {proto.kind!r} is not one of {', '.join(KINDS)}")
+        raise EvaluationError(f"entry {entry.name!r}: evaluation kind {proto.kind!r} is not one of {', '.join(KINDS)}")
     bad = [m for m in proto.metrics if _base_metric(m) not in METRIC_NAMES]
     if bad:
         raise UnknownNameError(f"unknown metric {bad[0]!r} for {entry.name!r}; known: {', '.join(METRIC_NAMES)}")
@@ -189,7 +195,7 @@ def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathL
     entry = model.entry
     proto = protocol_for(entry, dataset=dataset, metrics=metrics, overrides=overrides)
     if max_images is not None and max_images < 1:
-        raise ZooError(f"max_images must be >= 1, got {max_images}")
+        raise EvaluationError(f"max_images must be >= 1, got {max_images}")
     try:
         local = resolve_dataset(proto.dataset, data_dir=data_dir, data=data, offline=offline)
     except DatasetUnavailableError as exc:
@@ -205,7 +211,7 @@ def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathL
         run = {"restoration": runners.run_restoration, "paired": runners.run_paired,
                "unpaired": runners.run_unpaired, "style": runners.run_style}[proto.kind]
     except KeyError:  # pragma: no cover - protocol_for checks kinds
-        raise ZooError(f"no runner for evaluation kind {proto.kind!r}") from None
+        raise EvaluationError(f"no runner for evaluation kind {proto.kind!r}") from None
     result = run(context)
     produced = {row["metric"] for row in result.rows}
     for metric in dict.fromkeys(metric_label(m, proto) for m in proto.metric_names()):
@@ -302,5 +308,4 @@ def limit(items: list, n: int | None) -> list:
     return items if n is None else items[:n]
 
 
-__all__ = ["evaluate", "EvaluationResult", "Protocol", "protocol_for", "published_value", "KINDS", "METRIC_NAMES",
-           "replace"]
+__all__ = ["evaluate", "EvaluationResult", "EvaluationError", "Protocol", "protocol_for", "published_value", "KINDS", "METRIC_NAMES"]
