@@ -128,11 +128,23 @@ def distribution_rows(ctx: _Context, fakes: list[np.ndarray], reals: list[np.nda
     return rows
 
 
+_EXTRACTORS: dict[tuple, Any] = {}  # feature networks kept for the next model of a suite (ViT-L loads in seconds)
+
+
+def _cached_extractor(key: tuple, build: Callable[[], Any]) -> Any:
+    if key not in _EXTRACTORS:
+        if len(_EXTRACTORS) >= 4:
+            _EXTRACTORS.clear()
+        _EXTRACTORS[key] = build()
+    return _EXTRACTORS[key]
+
+
 def _inception(ctx: _Context):
     from .metrics.inception import InceptionFeatures
 
-    return InceptionFeatures(ctx.protocol.fid_flavour, device=ctx.device, weights=ctx.metric_weights.get("fid"),
-                             offline=ctx.offline)
+    weights = ctx.metric_weights.get("fid")
+    return _cached_extractor(("inception", ctx.protocol.fid_flavour, ctx.device, str(weights)), lambda: InceptionFeatures(
+        ctx.protocol.fid_flavour, device=ctx.device, weights=weights, offline=ctx.offline))
 
 
 def _inception_metric(metric: str, extractor, fakes, reals) -> float:
@@ -146,7 +158,9 @@ def _inception_metric(metric: str, extractor, fakes, reals) -> float:
 def _fd_dinov2(ctx: _Context, fakes, reals) -> float:
     from .metrics.dinov2 import DINOv2Features, fd_dinov2_from_features
 
-    extractor = DINOv2Features(device=ctx.device, weights=ctx.metric_weights.get("dinov2"), offline=ctx.offline)
+    weights = ctx.metric_weights.get("dinov2")
+    extractor = _cached_extractor(("dinov2", ctx.device, str(weights)), lambda: DINOv2Features(
+        device=ctx.device, weights=weights, offline=ctx.offline))
     return fd_dinov2_from_features(extractor(fakes), extractor(reals))
 
 
