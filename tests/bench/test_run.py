@@ -105,3 +105,25 @@ def test_interrupted_run_still_writes_what_finished(bench, tmp_path, monkeypatch
     assert code == 130 and report["status"]["interrupted"] and report["status"]["not_run"] == ["tiny-bench-x2"]
     assert {r["model"] for r in report["speed"]} == {"tiny-bench-same"}
     assert "partial run" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_out_of_memory_halves_the_batch_and_says_so(bench, tmp_path):
+    code, _, _ = bench("tiny-bench-oom", *TINY, "--batch-sizes", "4", "--out", str(tmp_path))
+    row = read(tmp_path)["speed"][0]
+    assert code == 0 and row["status"] == "ok" and (row["batch_requested"], row["batch"]) == (4, 1)
+    assert row["note"] == "out of memory at batch 4; out of memory at batch 2; ran at batch 1"
+
+
+def test_a_backend_setting_is_compared_or_explains_its_absence(bench, tmp_path):
+    import inspect
+
+    import zoo
+
+    code, _, _ = bench("tiny-bench-same", *TINY, "--backend", "eager", "--out", str(tmp_path))
+    rows = {r["setting"]: r for r in read(tmp_path)["speed"]}
+    assert code == 0 and rows["fp32-eager"]["status"] == "ok"
+    fast = rows["backend=eager"]
+    if "backend" in inspect.signature(zoo.load).parameters:  # issue 9's zoo.load(name, backend=...)
+        assert fast["status"] == "ok" and fast["max_abs_diff_grey"] == 0
+    else:
+        assert fast["status"] == "error: NotImplementedError: backend 'eager': this zoo.load has no backend= argument"

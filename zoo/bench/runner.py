@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -104,8 +104,9 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
             if wants_quality:
                 rows, samples = [], []
                 for dataset in spec.datasets or suite.quality.datasets or (None,):
+                    quality_spec = replace(suite.quality, max_images=spec.max_images or suite.quality.max_images)
                     more_rows, more_samples = evaluate_quality(
-                        spec.name, suite.quality, dataset=dataset, data={**suite.quality.data, **(data or {})},
+                        spec.name, quality_spec, dataset=dataset, data={**suite.quality.data, **(data or {})},
                         device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights)
                     rows += more_rows
                     samples += more_samples[: max(suite.quality.samples - len(samples), 0)]

@@ -184,6 +184,7 @@ class ModelSpec:
     datasets: tuple[str, ...] | None = None
     weights: str | None = None
     settings: tuple[str, ...] | None = None  # names of the suite's settings to run (None: all)
+    max_images: int | None = None  # per dataset, for this model's quality run
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ class Suite:
 _TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "pretrained",
              "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
 _MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
-               "datasets", "weights", "settings"}
+               "datasets", "weights", "settings", "max_images"}
 _SETTING_KEYS = {"name", "dtype", "channels_last", "compile", "backend"}
 _QUALITY_KEYS = {"enabled", "dataset", "datasets", "data", "max_images", "metrics", "samples"}
 
@@ -303,7 +304,8 @@ def _expand_models(check: _Checker, items: Any, catalog_names: Sequence[str] | N
             pretrained=_tristate(check, item, "pretrained", f"{path}.", None),
             quality=check.get(item, "quality", f"{path}.", "bool"),
             datasets=_datasets(check, item, f"{path}."), weights=expand_path(check, item, "weights", f"{path}."),
-            settings=tuple(n) if (n := check.get(item, "settings", f"{path}.", "strs")) is not None else None)
+            settings=tuple(n) if (n := check.get(item, "settings", f"{path}.", "strs")) is not None else None,
+            max_images=check.get(item, "max_images", f"{path}.", "posint"))
         specs.extend(ModelSpec(name, **overrides) for name in names)
     unique: dict[str, ModelSpec] = {}
     for spec in specs:

@@ -13,9 +13,9 @@ import zoo
 
 
 class TinyNet(nn.Module):
-    def __init__(self, scale: int = 1, feat: int = 8, fail: bool = False) -> None:
+    def __init__(self, scale: int = 1, feat: int = 8, fail: bool = False, oom_above: int = 0) -> None:
         super().__init__()
-        self.fail = fail
+        self.fail, self.oom_above = fail, oom_above
         self.conv1 = nn.Conv2d(3, feat, 3, padding=1)
         self.conv2 = nn.Conv2d(feat, 3 * scale * scale, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
@@ -23,6 +23,8 @@ class TinyNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fail:
             raise RuntimeError("tiny-bench-broken fails on purpose")
+        if self.oom_above and x.shape[0] > self.oom_above:
+            raise RuntimeError(f"CUDA out of memory (simulated above batch {self.oom_above})")
         return self.shuffle(self.conv2(torch.relu(self.conv1(x))))
 
 
