@@ -15,7 +15,8 @@ TINY = ["--size", "16", "--warmup", "1", "--iters", "2", "--no-isolate"]
 def test_report_has_every_format_and_fast_path_rows(bench, tmp_path):
     out = tmp_path / "r"
     code, stdout, stderr = bench("tiny-bench-same", "tiny-bench-x2", "tiny-bench-broken", *TINY,
-                                 "--batch-sizes", "1,2", "--dtype", "bf16", "--channels-last", "--out", str(out))
+                                 "--batch-sizes", "1,2", "--dtype", "bf16", "--channels-last", "--out", str(out),
+                                 "--csv", str(tmp_path / "speed-copy.csv"))
     assert code == 0, stderr
     assert {p.name for p in out.iterdir()} == {"report.json", "report.md", "report.html", "speed.csv"}
     report = read(out)
@@ -36,6 +37,7 @@ def test_report_has_every_format_and_fast_path_rows(bench, tmp_path):
     import pandas as pd
 
     assert len(pd.read_csv(out / "speed.csv")) == len(report["speed"]) == 12
+    assert (tmp_path / "speed-copy.csv").read_bytes() == (out / "speed.csv").read_bytes()
 
 
 def test_every_model_failing_exits_nonzero(bench, tmp_path):

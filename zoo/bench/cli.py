@@ -62,6 +62,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                          help="a child process per model (default on the CPU: per-model peak memory)")
     isolate.add_argument("--no-isolate", action="store_false", dest="isolate")
     p.add_argument("--out", default=None, help=f"report folder (default {DEFAULT_OUT}/)")
+    p.add_argument("--csv", metavar="FILE", help="also write the speed table here (the report folder has it as speed.csv)")
     p.add_argument("--baseline", help="earlier report folder: flag regressions beyond the suite's thresholds")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when the baseline comparison flags any")
     p.add_argument("--micro-json", action="append", default=[], metavar="FILE",
@@ -156,6 +157,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         report["comparison"] = compare_reports(report, baseline, suite.thresholds)
     out = Path(args.out or DEFAULT_OUT)
     write_report(report, out)
+    if args.csv:
+        from ..hub import atomic_path
+        from .report import dataframe
+
+        with atomic_path(args.csv) as tmp:
+            dataframe(report["speed"]).to_csv(tmp, index=False)
     status = report["status"]
     failed, measured = len(status["failed"]), status["measured"]
     print(f"wrote {out}/report.html, report.md, report.json, speed.csv"

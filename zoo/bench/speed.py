@@ -289,6 +289,8 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
     torch.manual_seed(job.seed)
     cuda = job.device.startswith("cuda")
     if cuda:
+        if torch.device(job.device).index is not None:  # cuda:N (a torchrun rank): allocator stats of that GPU
+            torch.cuda.set_device(torch.device(job.device))
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels (warm-up pays)
     entry = None
     try:
