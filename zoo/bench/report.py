@@ -44,7 +44,9 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if value == 0:
             return "0"
-        return f"{value:.4g}" if abs(value) < 1e5 else f"{value:.3e}"
+        if abs(value) >= 1e4:
+            return f"{value:.0f}" if abs(value) < 1e9 else f"{value:.3e}"
+        return f"{value:.4g}"
     return str(value)
 
 

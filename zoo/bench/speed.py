@@ -301,7 +301,7 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
                 "samples": []}
     m = entry.processing.size_multiple
     side = max(job.size, m) // m * m
-    params_m = round(sum(p.numel() for p in pipeline.model.parameters()) / 1e6, 4)
+    params_m = round(sum(p.numel() for p in pipeline.model.parameters()) / 1e6, 6)
     gflops = count_gflops(pipeline.model, input_batch(entry, side, 1, job.seed).to(job.device))
     device_name = torch.cuda.get_device_name(torch.device(job.device)) if cuda else "cpu"
     rows: list[dict[str, Any]] = []
