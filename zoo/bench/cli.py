@@ -161,8 +161,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from ..hub import atomic_path
         from .report import dataframe
 
-        with atomic_path(args.csv) as tmp:
-            dataframe(report["speed"]).to_csv(tmp, index=False)
+        machine = {k: v for k, v in report["machine"].items() if k in ("torch", "python", "cpu", "torch_threads",
+                                                                         "gpu", "cuda", "git_commit")}
+        with atomic_path(args.csv) as tmp:  # one file with the machine beside every row, as zoo bench --csv was
+            dataframe([{**row, **machine} for row in report["speed"]]).to_csv(tmp, index=False)
     status = report["status"]
     failed, measured = len(status["failed"]), status["measured"]
     print(f"wrote {out}/report.html, report.md, report.json, speed.csv"

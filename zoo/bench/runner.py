@@ -89,7 +89,10 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
                            warmup=suite.warmup,
                            iters=suite.iters, seed=suite.seed, peak_tflops=dict(suite.peak_tflops), isolated=use_child)
             _log(f"[{i}/{len(mine)}{f' rank {rank}' if world > 1 else ''}] {spec.name}")
-            if use_child:
+            if use_child and isolate is None and not loadable_in_child(spec.name):
+                _log(f"  {spec.name}: its plugin is registered only in this process; measured in-process")
+                job = replace(job, isolated=False)
+            if job.isolated:
                 from .worker import run_isolated
 
                 measured = run_isolated(job, suite.timeout_s)
@@ -122,6 +125,19 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
         _log("interrupted: writing the report of what finished")
     result.seconds = time.perf_counter() - start
     return result
+
+
+def loadable_in_child(name: str) -> bool:
+    """Whether a fresh interpreter finds the plugin that provides ``name`` (entry point, ZOO_PLUGINS_DIR, core)."""
+    from ..api import get_entry
+    from ..plugins import CORE_PLUGIN_NAME, get_manager
+
+    provider = get_entry(name).provider
+    manager = get_manager()
+    plugin = manager.pm.get_plugin(provider)
+    from_entry_point = any(p is plugin for p, _ in manager.pm.list_plugin_distinfo())
+    return provider == CORE_PLUGIN_NAME or from_entry_point or (
+        provider.startswith("dir:") and bool(os.environ.get("ZOO_PLUGINS_DIR")))
 
 
 def gather(result: RunResult, rank: int, world: int) -> RunResult:
