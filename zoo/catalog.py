@@ -97,13 +97,32 @@ class Entry:
     tags: tuple[str, ...] = ()
     source: str = ""
     provider: str = ""
+    #: the evaluation set and protocol (:mod:`zoo.evaluation`), over the task's defaults
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
 
 
 _ENTRY_KEYS = {"name", "task", "architecture", "weights", "processing", "description", "paper", "dataset",
-               "metrics", "license", "tags"}
+               "metrics", "license", "tags", "evaluation"}
 _WEIGHT_KEYS = {f.name for f in fields(WeightSpec)} | {"url", "path", "file"}
 #: Spellings of a weight source's location; ``path``/``file`` are local files (relative: to the catalog's folder).
 _LOCATION_KEYS = ("uri", "url", "path", "file")
+# evaluation: field -> (check, what is expected); see zoo.evaluation.Protocol
+_EVALUATION_FIELDS: dict[str, tuple[Any, str]] = {
+    "kind": (lambda v: v in ("restoration", "paired", "unpaired", "style"), "restoration, paired, unpaired or style"),
+    "dataset": (lambda v: isinstance(v, str) and v.strip() != "", "a dataset name"),
+    "scale": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+    "crop_border": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "y_channel": (lambda v: isinstance(v, bool), "true or false"),
+    "direction": (lambda v: v in ("AtoB", "BtoA"), "AtoB or BtoA"),
+    "split": (lambda v: isinstance(v, str) and v.strip() != "", "a split name such as test"),
+    "metrics": (lambda v: isinstance(v, list) and v and all(isinstance(m, str) for m in v), "a list of metric names"),
+    "fid_flavour": (lambda v: v in ("clean", "pytorch-fid"), "clean or pytorch-fid"),
+    "degrade": (lambda v: isinstance(v, str) and ":" in v, "an import path 'pkg.module:function'"),
+    "style_dataset": (lambda v: isinstance(v, str) and v.strip() != "", "a dataset name"),
+    "style_image": (lambda v: isinstance(v, str) and v.strip() != "", "a style image name"),
+    "max_side": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 16, "an integer >= 16"),
+    "center_crop": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 16, "an integer >= 16"),
+}
 _PROCESSING_KEYS = {f.name for f in fields(Processing)}
 
 
@@ -203,6 +222,18 @@ def _parse_processing(where: _Where, data: Any) -> Processing:
     return Processing(**kw)
 
 
+def _parse_evaluation(where: _Where, data: Any) -> dict[str, Any]:
+    if data is None:
+        return {}
+    _expect(where, "evaluation", data, dict, "a mapping")
+    _unknown(where, "evaluation.", data, set(_EVALUATION_FIELDS))
+    for key, value in data.items():
+        check, expected = _EVALUATION_FIELDS[key]
+        if not check(value):
+            raise where.fail(f"evaluation.{key}", f"expected {expected}, got {value!r}")
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+
+
 def parse_entry(data: Any, source: str, provider: str = "", index: int | None = None) -> Entry:
     """Validate one raw YAML mapping and turn it into an :class:`Entry`."""
     where = _Where(source, index=index)
@@ -239,7 +270,8 @@ def parse_entry(data: Any, source: str, provider: str = "", index: int | None = 
                  processing=_parse_processing(where, data.get("processing")),
                  description=(data.get("description") or "").strip(), paper=dict(data.get("paper") or {}),
                  dataset=data.get("dataset"), metrics=tuple(dict(m) for m in metrics), license=data.get("license"),
-                 tags=tuple(str(t) for t in tags), source=source, provider=provider)
+                 tags=tuple(str(t) for t in tags), source=source, provider=provider,
+                 evaluation=_parse_evaluation(where, data.get("evaluation")))
 
 
 def read_catalog_file(path: Path, provider: str = "") -> list[Entry]:

@@ -279,6 +279,7 @@ SUBCOMMAND_MODULES = (
     "zoo.cli_plugins",
     "zoo.cli_export",
     "zoo.cli_train",
+    "zoo.data_cli",
 )
 
 

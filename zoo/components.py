@@ -73,6 +73,11 @@ class Task:
     description: str = ""
     pipeline: Factory = "zoo.pipeline:ImagePipeline"
     trainer: Factory | None = None
+    #: how quality is measured for entries of this task (:mod:`zoo.evaluation`): ``kind`` (restoration |
+    #: paired | unpaired | style), default ``dataset``/``metrics``/``y_channel``..., and ``degrade``
+    #: ("pkg.mod:fn", fn(hr uint8 HxWx3, scale) -> lr) to make inputs from a plain image set.
+    #: Catalog entries override these with their ``evaluation:`` mapping.
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

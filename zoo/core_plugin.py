@@ -70,3 +70,24 @@ def zoo_register_losses(register: Callable) -> None:
     register(Loss(name="timm_feature", factory=f"{_LOSSES}.timm_features:TimmFeatureLoss",
                   description="feature distance on any timm backbone by name (features_only=True)",
                   example_kwargs={"model_name": "resnet18", "pretrained": False, "out_indices": [1, 2]}))
+
+
+#: Images that ship with the zoo or its dependencies: quality runs with no dataset folder and no network.
+EMBEDDED_IMAGES = (
+    "package://zoo/assets/astronaut_hr.png",            # scikit-image's astronaut (NASA, public domain), 256 crop
+    "package://skimage/data/chelsea.png",               # scikit-image (CC0 / public domain per its README)
+    "package://skimage/data/coffee.png",
+    "package://matplotlib/mpl-data/sample_data/grace_hopper.jpg",  # matplotlib sample data (public domain)
+)
+
+
+@hookimpl
+def zoo_register_datasets(register: Callable) -> None:
+    from .components import DataSource, Dataset
+
+    register(Dataset(
+        name="embedded", task="any", layout="images",
+        sources=tuple(DataSource(url=url) for url in EMBEDDED_IMAGES),
+        description="the default evaluation images: the zoo's bundled astronaut crop, scikit-image's chelsea and "
+                    "coffee, matplotlib's grace_hopper (those installed), centre-cropped to 256x256",
+        license="public domain / CC0 (see each package)", options={"center_crop": 256}))

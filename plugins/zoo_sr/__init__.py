@@ -74,15 +74,28 @@ def zoo_register_tasks(register: Callable) -> None:
     register(Task(
         name="super-resolution",
         description="Upscale an RGB image by the entry's scale (RGB in [0, 1]; optional overlapping tiles for large images)",
-        trainer="zoo_sr.training:SRTrainer"))
+        trainer="zoo_sr.training:SRTrainer", evaluation=SR_EVALUATION))
     register(Task(
         name="super-resolution-y",
         description="Luma super-resolution: MATLAB-bicubic upscale by any factor >= 1, network on Y, bicubic CbCr",
-        pipeline="zoo_sr.vdsr:VDSRPipeline", trainer="zoo_sr.training:PreUpsampleSRTrainer"))
+        pipeline="zoo_sr.vdsr:VDSRPipeline", trainer="zoo_sr.training:PreUpsampleSRTrainer", evaluation=SR_EVALUATION))
     register(Task(
         name="super-resolution-luma",
         description="Luma super-resolution at LR size: network on Y (x scale, e.g. ESPCN/FSRCNN), MATLAB-bicubic CbCr",
-        pipeline="zoo_sr.small_nets:LumaSRPipeline", trainer="zoo_sr.training:LumaSRTrainer"))
+        pipeline="zoo_sr.small_nets:LumaSRPipeline", trainer="zoo_sr.training:LumaSRTrainer", evaluation=SR_EVALUATION))
+
+
+#: SR papers' protocol (zoo.evaluation): Y channel, crop = scale; plain image sets get MATLAB-bicubic LR.
+SR_EVALUATION = {"kind": "restoration", "dataset": "set5", "y_channel": True,
+                 "degrade": "zoo_sr.datasets:matlab_bicubic_lr", "metrics": ("psnr", "ssim", "lpips")}
+
+
+@hookimpl
+def zoo_register_datasets(register: Callable) -> None:
+    from .datasets import datasets
+
+    for dataset in datasets():
+        register(dataset)
 
 
 @hookimpl

@@ -38,7 +38,17 @@ def zoo_register_architectures(register: Callable) -> None:
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="style-transfer",
                   description="re-render a photo in the style of the painting a network was trained on",
-                  trainer=f"{PACKAGE}.training:StyleTransferTrainer"))
+                  evaluation={"kind": "style", "dataset": "style-content", "style_dataset": "style-images",
+                              "max_side": 512}))
+
+
+@hookimpl
+def zoo_register_datasets(register: Callable) -> None:
+    """pytorch/examples' content photos and style paintings (:mod:`.datasets`)."""
+    from .datasets import datasets
+
+    for dataset in datasets():
+        register(dataset)
 
 
 @hookimpl

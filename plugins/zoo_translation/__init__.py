@@ -72,15 +72,26 @@ def zoo_register_losses(register: Callable) -> None:
 def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="unpaired-translation",
                   description="translate an image to another domain, learnt from unpaired collections (CycleGAN)",
-                  trainer="zoo_translation.trainers:CycleGANTrainer"))
+                  trainer="zoo_translation.trainers:CycleGANTrainer",
+                  evaluation={"kind": "unpaired", "split": "test", "fid_flavour": "clean"}))
     register(Task(name="paired-translation",
                   description="translate an image to another depiction, learnt from aligned pairs (pix2pix); "
                               "deterministic eval by default, zoo_translation.modes.paper_test_mode for the paper's",
-                  trainer="zoo_translation.trainers:Pix2PixTrainer"))
+                  trainer="zoo_translation.trainers:Pix2PixTrainer",
+                  evaluation={"kind": "paired", "split": "test", "fid_flavour": "clean"}))
     register(Task(name="colorization",
                   description="colour a photo: its Lab lightness in, a and b out (pix2pix-style, trained on any photos)",
                   pipeline="zoo_translation.colorization:ColorizationPipeline",
                   trainer="zoo_translation.colorization:ColorizationTrainer"))
+
+
+@hookimpl
+def zoo_register_datasets(register: Callable) -> None:
+    """pix2pix and CycleGAN archives on the authors' server, and two small local sets (:mod:`.datasets`)."""
+    from .datasets import datasets
+
+    for dataset in datasets():
+        register(dataset)
 
 
 @hookimpl

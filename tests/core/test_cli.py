@@ -67,10 +67,11 @@ def test_download_offline_and_cache_commands(toy_cli, capsys, monkeypatch):
 
 def test_bench_writes_a_table(toy_cli, tmp_path, capsys):
     out = tmp_path / "bench.csv"
-    assert main(["bench", "toy-*", "--size", "18", "--iters", "2", "--warmup", "1", "--csv", str(out)]) == 0
+    assert main(["bench", "toy-*", "--size", "18", "--iters", "2", "--warmup", "1", "--random-weights", "--csv", str(out),
+                 "--out", str(tmp_path / "report")]) == 0
     import csv
 
     (row,) = list(csv.DictReader(out.open()))
     assert row["model"] == "toy-x2" and row["size"] == "16" and row["out_size"] == "32"  # rounded to the multiple
     assert float(row["images_per_s"]) > 0 and row["weights"] == "random" and row["torch"]
-    assert main(["bench", "nothing-*"]) == 1
+    assert main(["bench", "nothing-*"]) == 2  # a bad argument: one-line error, exit 2

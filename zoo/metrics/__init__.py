@@ -1,4 +1,4 @@
-"""Image quality metrics: FID / KID (named flavours), LPIPS, PSNR / SSIM.
+"""Image quality metrics: FID / KID (named flavours), FD-DINOv2, LPIPS, PSNR / SSIM.
 
 ``available(name)`` says whether a metric can run here (and which file is missing from where);
 ``compute(name, folder_a, folder_b, ...)`` evaluates two image folders. The streaming classes
@@ -18,6 +18,7 @@ _EXPORTS = {
     "InceptionFeatures": "inception", "FIDInceptionV3": "inception", "FLAVOURS": "inception",
     "GaussianStats": "stats", "frechet_distance": "stats", "kernel_inception_distance": "stats",
     "ReferenceStats": "reference", "MetricResult": "result",
+    "DINOv2Features": "dinov2", "fd_dinov2_from_features": "dinov2",
     "psnr": "psnr_ssim", "ssim": "psnr_ssim", "rgb2ycbcr": "psnr_ssim",
 }
 

@@ -14,6 +14,7 @@ from .result import MetricResult
 METRICS: dict[str, str] = {
     "fid": "Frechet Inception Distance between two folders (or a folder and a statistics .npz); flavour named",
     "kid": "Kernel Inception Distance (unbiased cubic-polynomial MMD^2, subsets), mean and std",
+    "fd-dinov2": "Frechet distance in DINOv2 ViT-L/14 CLS feature space (Stein et al. 2023; timm, 224 px)",
     "lpips": "LPIPS between same-named images of two folders (net alex|vgg|squeeze, version 0.1|0.0)",
     "lpips-alex": "LPIPS with the AlexNet trunk (the usual choice)",
     "lpips-vgg": "LPIPS with the VGG16 trunk",
@@ -44,6 +45,12 @@ def available(name: str, **options: Any) -> tuple[bool, str]:
     _check_name(name)
     if name in ("psnr", "ssim"):
         return True, "needs no weights"
+    if name == "fd-dinov2":
+        if importlib.util.find_spec("timm") is None:
+            return False, "FD-DINOv2 builds the network with timm: pip install timm"
+        from .dinov2 import weights_status
+
+        return weights_status()
     if name in ("fid", "kid"):
         if importlib.util.find_spec("pytorch_fid") is None:
             return False, "the FID Inception blocks come from pytorch-fid: pip install pytorch-fid"
@@ -143,7 +150,7 @@ def _kid(a, b, *, batch_size: int = 50, workers: int | None = None, **options: A
 def compute(name: str, a: str | os.PathLike[str], b: str | os.PathLike[str], **options: Any) -> MetricResult:
     """Compute metric ``name`` between image folders ``a`` (generated / restored) and ``b`` (real / reference).
 
-    Options by metric: fid/kid: ``flavour`` (clean | pytorch-fid), ``dims``, ``device``, ``precision``
+    Options by metric: fd-dinov2: ``device``, ``weights``, ``offline``, ``batch_size``, ``precision``. fid/kid: ``flavour`` (clean | pytorch-fid), ``dims``, ``device``, ``precision``
     (fp32 | bf16), ``compare_reference``, ``weights`` (explicit Inception file), ``batch_size``, ``workers``,
     ``offline``; fid also ``reference_name`` (cache b's statistics under this dataset name; b may be an
     .npz); kid ``subsets``, ``subset_size``, ``seed``. lpips: ``net``, ``version``, ``backbone_weights``,
@@ -156,6 +163,10 @@ def compute(name: str, a: str | os.PathLike[str], b: str | os.PathLike[str], **o
         return _fid(a, b, **options)
     if name == "kid":
         return _kid(a, b, **options)
+    if name == "fd-dinov2":
+        from .dinov2 import fd_dinov2_folders
+
+        return fd_dinov2_folders(a, b, **options)
     if name.startswith("lpips"):
         from .paired import lpips_folders
 

@@ -61,6 +61,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     _add_inception(p)
     _add_output(p)
 
+    p = sub.add_parser("fd-dinov2", help="FD-DINOv2 (Frechet distance of DINOv2 ViT-L/14 features) between DIR_A and DIR_B")
+    p.add_argument("dir_a")
+    p.add_argument("dir_b")
+    p.add_argument("--weights", help="explicit DINOv2 ViT-L/14 weights file (timm or Meta layout)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    _add_device(p, 32)
+    _add_output(p)
+
     p = sub.add_parser("lpips", help="mean LPIPS over same-named images of DIR_A and DIR_B")
     p.add_argument("dir_a")
     p.add_argument("dir_b")
@@ -149,6 +157,10 @@ def _run(args: argparse.Namespace) -> int:
         else:
             options.update(subsets=args.subsets, subset_size=args.subset_size, seed=args.seed)
         result = api.compute(command, args.dir_a, args.dir_b, **options)
+    elif command == "fd-dinov2":
+        result = api.compute("fd-dinov2", args.dir_a, args.dir_b, weights=args.weights, device=args.device,
+                             batch_size=args.batch_size, precision=args.precision,
+                             offline=True if args.offline else None)
     elif command == "lpips":
         result = api.compute("lpips", args.dir_a, args.dir_b, net=args.net, version=args.version,
                              backbone_weights=args.backbone_weights, device=args.device, batch_size=args.batch_size,

@@ -16,7 +16,19 @@ def zoo_register_architectures(register):
 
 @zoo.hookimpl
 def zoo_register_tasks(register):
-    register(zoo.Task(name="enhancement", description="same-size image enhancement"))
+    # evaluation: restore images blurred by blur_3x3 and compare with the originals (zoo.evaluation)
+    register(zoo.Task(name="enhancement", description="same-size image enhancement",
+                      evaluation={"kind": "restoration", "dataset": "example-blurred", "scale": 1,
+                                  "degrade": "zoo_example.network:blur_3x3", "metrics": ["psnr", "ssim", "lpips"]}))
+
+
+@zoo.hookimpl
+def zoo_register_datasets(register):
+    register(zoo.Dataset(name="example-blurred", task="enhancement", layout="images",
+                         sources=(zoo.DataSource(url="package://zoo/assets/astronaut_hr.png"),
+                                  zoo.DataSource(url="package://skimage/data/coffee.png")),
+                         description="sharp images that the evaluation blurs (blur_3x3) as the model's inputs",
+                         options={"center_crop": 128}))
 
 
 @zoo.hookimpl

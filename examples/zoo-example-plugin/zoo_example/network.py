@@ -30,6 +30,18 @@ def unsharp_state_dict(channels: int = 3, sigma: float = 1.0, amount: float = 1.
     return {"conv.weight": kernel.expand(channels, 1, 3, 3).clone(), "conv.bias": torch.zeros(channels)}
 
 
+def blur_3x3(image, scale: int = 1):
+    """The degradation the model undoes: the sigma-1 3x3 Gaussian of unsharp_state_dict, reflect padding, uint8."""
+    import numpy as np
+
+    g = np.array([math.exp(-0.5), 1.0, math.exp(-0.5)])
+    g /= g.sum()
+    x = np.pad(np.asarray(image, dtype=np.float64), ((1, 1), (1, 1), (0, 0)), mode="reflect")
+    x = g[0] * x[:-2] + g[1] * x[1:-1] + g[2] * x[2:]
+    x = g[0] * x[:, :-2] + g[1] * x[:, 1:-1] + g[2] * x[:, 2:]
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
 
