@@ -234,11 +234,15 @@ class ImagePipeline:
         else:
             with self._mode_factory(self):
                 y = self.run_model(z, 0, 0)
-        out = self.postprocess(y)
-        if outscale is not None:
-            h, w = x.shape[-2:]
-            out = resize(out, (max(1, round(h * outscale)), max(1, round(w * outscale)))).clamp(0, 1)
-        return out
+        return self.apply_outscale(self.postprocess(y), tuple(x.shape[-2:]), outscale)
+
+    @staticmethod
+    def apply_outscale(out: torch.Tensor, input_size: tuple[int, int], outscale: float | None) -> torch.Tensor:
+        """Resize an output to ``outscale`` times the input size (Real-ESRGAN's ``--outscale``); None keeps it."""
+        if outscale is None:
+            return out
+        h, w = input_size
+        return resize(out, (max(1, round(h * outscale)), max(1, round(w * outscale)))).clamp(0, 1)
 
     # -- stages a task may override -----------------------------------------------------------
     def preprocess(self, x: torch.Tensor) -> torch.Tensor:

@@ -103,13 +103,7 @@ class LumaSRPipeline(ImagePipeline):
         luma = self.postprocess(self.run_model(self.preprocess(ycc[:, :1]), int(tile or 0), int(tile_pad)))
         chroma = bicubic_upscale(ycc[:, 1:], float(self.processing.scale)).to(luma.device)
         rgb = ycbcr_to_rgb(torch.cat([luma.to(chroma.dtype), chroma[..., : luma.shape[-2], : luma.shape[-1]]], 1))
-        out = rgb.clamp(0, 1)
-        if outscale is not None:
-            from zoo.pipeline import resize
-
-            h, w = x.shape[-2:]
-            out = resize(out, (max(1, round(h * outscale)), max(1, round(w * outscale)))).clamp(0, 1)
-        return out
+        return self.apply_outscale(rgb.clamp(0, 1), tuple(x.shape[-2:]), outscale)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """The network on a Y batch; an RGB batch (e.g. a memory probe) is turned into Y first."""

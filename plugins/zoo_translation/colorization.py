@@ -73,13 +73,7 @@ class ColorizationPipeline(ImagePipeline):
             x = x.to(self.device)
         light, _ = encode(x)
         ab = self.run_model(light, int(tile or 0), int(tile_pad))
-        out = decode(light, ab.to(light.device))
-        if outscale is not None:
-            from zoo.pipeline import resize
-
-            h, w = x.shape[-2:]
-            out = resize(out, (max(1, round(h * outscale)), max(1, round(w * outscale)))).clamp(0, 1)
-        return out
+        return self.apply_outscale(decode(light, ab.to(light.device)), tuple(x.shape[-2:]), outscale)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """The network on an L batch; an RGB batch (e.g. a memory probe) is turned into L first."""

@@ -23,7 +23,7 @@ def test_plugins_verbose_lists_what_each_plugin_registered_by_kind(zoo_manager, 
     out = capsys.readouterr().out
     sr = out[out.index("sr (zoo"):out.index("\nstyle (zoo")]
     assert "[built-in]: ok" in sr
-    assert "architecture: msrresnet, rrdbnet, srvgg_net_compact" in sr and "weight_source: pypi-ncnn" in sr
+    assert "msrresnet, rrdbnet, srvgg_net_compact" in sr and "weight_source: pypi-ncnn" in sr
     assert "catalog entries (46)" in out and "catalog file:" in out
     assert main(["plugins", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
