@@ -39,7 +39,8 @@ def zoo_register_tasks(register: Callable) -> None:
     register(Task(name="style-transfer",
                   description="re-render a photo in the style of the painting a network was trained on",
                   evaluation={"kind": "style", "dataset": "style-content", "style_dataset": "style-images",
-                              "max_side": 512}))
+                              "max_side": 512},
+                  trainer=f"{PACKAGE}.training:StyleTransferTrainer"))
 
 
 @hookimpl

@@ -206,15 +206,15 @@ def test_zoo_prefer_lets_a_third_party_plugin_replace_a_builtin_name(how, tmp_pa
 
 def test_two_third_party_plugins_clashing_are_both_dropped_unless_one_is_preferred(tmp_path, monkeypatch):
     for name in ("one", "two"):
-        source, files = _good(name, architecture="espcn")
+        source, files = _good(name, architecture="carn_m")
         install("entry-point", tmp_path / name, monkeypatch, name, source, files)
     manager, messages = load_with_warnings()
-    assert len(messages) == 2 and all("architecture 'espcn'" in m and "neither is used" in m for m in messages)
-    assert "espcn" not in manager.components("architecture")
+    assert len(messages) == 2 and all("architecture 'carn_m'" in m and "neither is used" in m for m in messages)
+    assert "carn_m" not in manager.components("architecture")
     assert "one-model" not in manager.catalog and "cyclegan-horse2zebra" in manager.catalog
     monkeypatch.setenv("ZOO_PREFER", "two")
     manager, messages = load_with_warnings()
-    assert messages == [] and manager.components("architecture").get("espcn").provider == "two"
+    assert messages == [] and manager.components("architecture").get("carn_m").provider == "two"
     assert {"one-model", "two-model"} <= set(manager.catalog.names())
 
 

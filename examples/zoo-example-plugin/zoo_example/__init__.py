@@ -29,6 +29,8 @@ def zoo_register_datasets(register):
                                   zoo.DataSource(url="package://skimage/data/coffee.png")),
                          description="sharp images that the evaluation blurs (blur_3x3) as the model's inputs",
                          options={"center_crop": 128}))
+    register(zoo.Dataset(name="example-own-photos", task="enhancement", layout="images",
+                         description="a folder of your own photos to sharpen: --data example-own-photos=DIR"))
 
 
 @zoo.hookimpl
@@ -52,12 +54,6 @@ def zoo_register_weight_sources(register):
     register(zoo.WeightSource(scheme="unsharp", resolver="zoo_example.network:resolve_unsharp_weights",
                               description="computes unsharp-mask weights locally: unsharp://sigma=1.0,amount=1.0",
                               example_uri="unsharp://sigma=2.0,amount=0.5"))
-
-
-@zoo.hookimpl
-def zoo_register_datasets(register):
-    register(zoo.Dataset(name="example-own-photos", task="enhancement", layout="images",
-                         description="a folder of your own photos to sharpen: --data example-own-photos=DIR"))
 
 
 @zoo.hookimpl
