@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import re
 import sys
@@ -122,8 +123,15 @@ def plugin_names(name: str) -> dict[str, str]:
 
 def scaffold(name: str, target: Path) -> Path:
     """Write a new plugin package for ``name`` under ``target`` (must not exist); returns its folder."""
+    import importlib.util
+
     names = plugin_names(name)
     root = target / names["dist"]
+    taken = {ep.name for ep in importlib.metadata.entry_points(group="zoo")} | {"zoo"}
+    if names["name"] in taken or importlib.util.find_spec(names["package"]) is not None:
+        raise ZooError(f"plugin name {names['name']!r} is taken (entry point {names['name']!r} or package "
+                       f"{names['package']!r} already exists; the built-ins are zoo, sr, style, translation): "
+                       "a plugin of that name would shadow it; choose another name")
     if root.exists() and any(root.iterdir()):
         raise ZooError(f"{root} already exists and is not empty; choose another --dir or name")
     template = resources.files("zoo") / "plugin_template"

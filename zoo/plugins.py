@@ -144,20 +144,31 @@ class ZooPluginManager:
             self.load_plugins_dir()
 
     # -- loading ---------------------------------------------------------------------------
-    def _wanted(self, name: str, entry_point: bool = True) -> bool:
+    def _wanted(self, name: str, entry_point: bool = True, check_taken: bool = True) -> bool:
         allow = _env_list("ZOO_LOAD_PLUGINS") if entry_point else None  # a plugins dir is chosen explicitly
         deny = set(_env_list("ZOO_DISABLE_PLUGINS") or [])
         if name in deny or (allow is not None and name not in allow):
             return False
-        return not (self.pm.has_plugin(name) or self.pm.is_blocked(name) or name in self.load_errors)
+        return not check_taken or not (self.pm.has_plugin(name) or self.pm.is_blocked(name) or name in self.load_errors)
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Import and register every wanted entry point of ``group``; failures are recorded, not raised."""
-        for ep in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
-            if not self._wanted(ep.name):
-                continue
+        def builtin_first(ep: importlib.metadata.EntryPoint) -> tuple[str, bool]:
+            dist = getattr(ep, "dist", None)
+            return ep.name, (dist.metadata["Name"] if dist is not None else "").lower() != BUILTIN_DISTRIBUTION
+
+        # An entry point named like a built-in one is then refused (name taken), never the built-in.
+        for ep in sorted(importlib.metadata.entry_points(group=group), key=builtin_first):
             dist = getattr(ep, "dist", None)
             dist_name = dist.metadata["Name"] if dist is not None else None
+            holder = self._meta.get(ep.name) if self.pm.has_plugin(ep.name) else None
+            if holder is not None and holder.distribution != dist_name and self._wanted(ep.name, check_taken=False):
+                self._fail(PluginInfo(f"{ep.name} ({dist_name})", dist_name, getattr(dist, "version", None)),
+                           f"its entry point name {ep.name!r} is taken by plugin {ep.name!r} of distribution "
+                           f"{holder.distribution!r}; rename the entry point in its pyproject.toml", None)
+                continue
+            if not self._wanted(ep.name):
+                continue
             info = PluginInfo(ep.name, dist_name, getattr(dist, "version", None),
                               builtin=(dist_name or "").lower() == BUILTIN_DISTRIBUTION)
             try:

@@ -253,3 +253,22 @@ def test_a_second_entry_point_to_the_same_module_leaves_the_first_registered(tmp
     manager, messages = load_with_warnings()
     assert len(messages) == 1 and "'twice-again'" in messages[0] and "already registered" in messages[0]
     assert manager.pm.has_plugin("twice") and "twice-model" in manager.catalog
+
+
+def test_an_entry_point_named_like_a_builtin_never_replaces_it(tmp_path, monkeypatch):
+    """A third-party distribution whose entry point is called 'sr' is refused; the built-in 'sr' stays."""
+    (tmp_path / "impostor_sr.py").write_text("import zoo\n@zoo.hookimpl\ndef zoo_register_architectures(register):\n"
+                                             "    register(zoo.Architecture(name='imp', factory='torch.nn:Identity'))\n")
+    write_dist_info(tmp_path, "zoo-impostor", {"sr": "impostor_sr"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    manager, messages = load_with_warnings()
+    assert manager.is_builtin("sr") and "rrdbnet" in manager.components("architecture")
+    assert len(messages) == 1 and "zoo-impostor" in messages[0] and "is taken by plugin 'sr'" in messages[0]
+    assert "imp" not in manager.components("architecture")
+
+
+def test_new_plugin_refuses_the_name_of_a_builtin(tmp_path):
+    from zoo.cli_plugins import scaffold
+
+    with pytest.raises(zoo.ZooError, match="plugin name 'sr' is taken"):
+        scaffold("sr", tmp_path)
