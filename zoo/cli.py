@@ -114,10 +114,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     import os
 
     from .api import load
+    from .options import OptionError
     from .runner import plan_outputs, run_files, write_report
 
     out_dir = Path(args.output)
     pairs = plan_outputs(args.inputs, out_dir, suffix=args.suffix, ext=args.ext, overwrite=args.overwrite)
+    if args.report and Path(args.report).is_dir():
+        raise OptionError(f"--report {args.report} is a folder; it names the JSON file to write")
     options: dict[str, Any] = {}
     for key in ("tile", "tile_pad", "mode"):
         if getattr(args, key) is not None:

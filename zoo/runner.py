@@ -37,11 +37,13 @@ class RunResult:
                            "outputs": self.outputs, "failures": self.failures}, indent=1)
 
 
-def collect_inputs(inputs: Sequence[str], out_dir: Path | None = None) -> list[tuple[Path, Path]]:
+def collect_inputs(inputs: Sequence[str], out_dir: Path | None = None,
+                   output_suffix: str = "") -> list[tuple[Path, Path]]:
     """(file, folder its output name is relative to) for every image under the inputs.
 
     Folders are searched recursively (hidden files and folders skipped; so is the output folder when
-    it lies inside an input folder); names given explicitly are kept whatever their extension.
+    it lies inside an input folder, and so are earlier outputs ``*_<output_suffix>.*`` found in a folder,
+    so a run can be repeated in place); names given explicitly are kept whatever their extension.
     """
     found: list[Path] = []
     roots: list[Path] = []
@@ -55,6 +57,8 @@ def collect_inputs(inputs: Sequence[str], out_dir: Path | None = None) -> list[t
                 if any(part.startswith(".") for part in rel.parts) or not file.is_file():
                     continue
                 if skip is not None and skip != path.resolve() and skip in file.resolve().parents:
+                    continue
+                if output_suffix and file.stem.endswith(f"_{output_suffix}"):
                     continue
                 if file.suffix.lower() in IMAGE_SUFFIXES:
                     found.append(file)
@@ -87,7 +91,16 @@ def plan_outputs(inputs: Sequence[str], out_dir: Path, *, suffix: str = DEFAULT_
     replace an input, two inputs would share an output, or (without ``overwrite``) an output exists."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OptionError(f"output {out_dir} is a file; -o/--output names a folder")
-    pairs = [(file, output_path(file, base, out_dir, suffix, ext)) for file, base in collect_inputs(inputs, out_dir)]
+    if any(bad in suffix for bad in ("/", "\\", "..")):
+        raise OptionError(f"--suffix {suffix!r} must be a plain name part (no '/', '\\' or '..'): outputs stay in -o")
+    if ext is not None:
+        from PIL import Image
+
+        extension = ext if ext.startswith(".") else "." + ext
+        if extension.lower() not in Image.registered_extensions():
+            raise OptionError(f"--ext {ext!r} is not an image format this machine can write (e.g. png, jpg, webp, tif)")
+    pairs = [(file, output_path(file, base, out_dir, suffix, ext))
+             for file, base in collect_inputs(inputs, out_dir, output_suffix=suffix)]
     sources = {file.resolve(): file for file, _ in pairs}
     seen: dict[Path, Path] = {}
     for file, target in pairs:

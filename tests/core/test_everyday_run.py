@@ -140,3 +140,27 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(command):
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_suffix_ext_and_report_are_checked_before_anything_runs(tmp_path):
+    from zoo.options import OptionError
+    from zoo.runner import plan_outputs
+
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "in" / "x.png")
+    for suffix in ("z/../../esc", "a/b"):
+        with pytest.raises(OptionError, match="--suffix"):
+            plan_outputs([str(tmp_path / "in")], tmp_path / "out", suffix=suffix)
+    with pytest.raises(OptionError, match="--ext 'xyz'"):
+        plan_outputs([str(tmp_path / "in")], tmp_path / "out", ext="xyz")
+
+
+def test_a_run_repeated_in_place_skips_its_earlier_outputs(tmp_path):
+    from zoo.runner import plan_outputs
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "x.png")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "x_out.png")  # a previous run's output
+    pairs = plan_outputs([str(folder)], folder, overwrite=True)
+    assert [(p[0].name, p[1].name) for p in pairs] == [("x.png", "x_out.png")]
