@@ -159,6 +159,9 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
         raise OptionError("infer_architecture=True reads the architecture off a weights file; it needs weights "
                          "(pretrained=True or weights=...)")
     check_load_options(entry, device, dtype, **pipeline_options)
+    if weights is not None and (not isinstance(weights, (str, os.PathLike)) or not os.fspath(weights).strip()):
+        raise OptionError(f"weights must be a file path, URL or URI (e.g. 'model.pth', 'hf://owner/repo/file'), "
+                          f"got {weights!r}")
     model = build_model(entry)
     resolved = None
     if pretrained or weights is not None:

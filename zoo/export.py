@@ -333,6 +333,14 @@ def export_model(name: str, output: str | Path, *, format: str = "onnx", weights
                  offline: bool | None = None, log: Callable[[str], None] | None = None) -> ExportReport:
     """Load catalog entry ``name`` (its weights, or ``weights=``) and export its network; see the module docstring."""
     from .api import load
+    from .options import OptionError
+
+    if format == "onnx" and not (7 <= int(opset) <= 20):  # what torch's TorchScript-based ONNX exporter writes
+        raise OptionError(f"opset must be from 7 to 20 for ONNX export, got {opset}")
+    if tolerance is not None and not tolerance > 0:
+        raise OptionError(f"tolerance must be a positive number (max abs difference on [0,1] outputs), got {tolerance}")
+    if str(output).endswith(("/", "\\")) or Path(output).is_dir():
+        raise OptionError(f"-o {output} names a folder; give the export's file name (e.g. model.onnx)")
 
     pipeline = load(name, pretrained=pretrained, weights=weights, weights_format=weights_format,
                     infer_architecture=infer_architecture, device="cpu", offline=offline)

@@ -94,8 +94,8 @@ def check_errors(value: Any) -> str:
 
 
 def check_quality(value: Any) -> int:
-    quality = check_int("quality", value, minimum=1, what=" from 1 to 100 (JPEG/WebP)")
-    if quality > 100:
+    quality = check_int("quality", value, minimum=-(10**9), what=" from 1 to 100 (JPEG/WebP)")
+    if not 1 <= quality <= 100:
         raise OptionError(f"quality must be an integer from 1 to 100 (JPEG/WebP), got {quality}")
     return quality
 

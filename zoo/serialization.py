@@ -85,12 +85,16 @@ def load_checkpoint(path: str | Path) -> Mapping[str, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        import re
+
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch colours its message for terminals
+        needs = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f"it needs {needs.group(1)}" if needs else (text.strip().splitlines() or [type(exc).__name__])[0]
         raise WeightsError(
-            f"refusing to load {path}: it is a pickle that needs more than tensors and plain containers "
-            f"({first_line}). The zoo never unpickles arbitrary objects; if the file comes from a source you "
-            f"trust and its format has a registered reader, pass the matching weights format, or convert it "
-            f"to a state_dict/safetensors file."
+            f"refusing to load {path}: it is a pickle that needs more than tensors and plain containers ({what}). "
+            f"The zoo never unpickles arbitrary objects; if the file comes from a source you trust and a registered "
+            f"weight format has a reader for it (`zoo components weight_format`, e.g. vdsr-legacy-pickle), pass it "
+            f"with weights_format= (CLI: --weights-format), or convert the file to a state_dict/safetensors file."
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError, IndexError, TypeError) as exc:
         raise WeightsError(f"{path} is not a readable torch checkpoint ({type(exc).__name__}: {exc})") from exc

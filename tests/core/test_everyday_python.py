@@ -149,3 +149,9 @@ def test_input_errors_read_as_one_clean_sentence(toy, image, message):
     with pytest.raises(ImageInputError) as info:
         toy(image)
     assert message in _one_sentence(info.value)
+
+
+@pytest.mark.parametrize("weights", [123, ""])
+def test_weights_of_the_wrong_type_are_a_one_line_error(weights):
+    with pytest.raises(zoo.errors.ZooError, match="weights must be a file path, URL or URI"):
+        zoo.load("espcn-x3-t91", weights=weights)

@@ -153,3 +153,15 @@ def test_convert_to_safetensors_round_trip(tmp_path):
     a = zoo.load("realesr-animevideov3", weights=original)(x)
     b = zoo.load("realesr-animevideov3", weights=target)(x)
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs, says", [({"opset": 3}, "opset must be from 7 to 20"),
+                                          ({"tolerance": -1.0}, "tolerance must be a positive number")])
+def test_export_options_are_checked_before_exporting(tmp_path, kwargs, says):
+    from zoo.export import export_model
+    from zoo.options import OptionError
+
+    with pytest.raises(OptionError, match=says):
+        export_model("espcn-x3-t91", tmp_path / "m.onnx", **kwargs)
+    with pytest.raises(OptionError, match="names a folder"):
+        export_model("espcn-x3-t91", str(tmp_path) + "/")
