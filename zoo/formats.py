@@ -74,8 +74,34 @@ def _is_tensor_map(obj: Any) -> bool:
     return isinstance(obj, Mapping) and bool(obj) and all(hasattr(v, "shape") for v in obj.values())
 
 
+#: Wrappers trainers put around a state_dict (Lightning/most scripts: ``state_dict``; others ``model``, ``net``).
+WRAPPER_KEYS = ("state_dict", "model", "net", "network", "generator")
+
+
+def unwrap_plain(state_dict: Mapping[str, Any], model: nn.Module) -> Mapping[str, Any]:
+    """A plain checkpoint as the model names it: one wrapper level removed, and a prefix every key shares
+    (``model.``, ``net_g.``, ...) stripped when that makes the keys the model's. Anything else is returned as is."""
+    if not _is_tensor_map(state_dict):
+        inner = [state_dict[k] for k in WRAPPER_KEYS if isinstance(state_dict, Mapping) and _is_tensor_map(state_dict.get(k))]
+        if len(inner) != 1:
+            return state_dict
+        state_dict = inner[0]
+    own = model.state_dict()
+    if all(k in own for k in state_dict):
+        return state_dict
+    first = next(iter(state_dict))
+    prefix = first[: first.index(".") + 1] if "." in first else ""
+    if prefix and all(k.startswith(prefix) for k in state_dict):
+        stripped = {k[len(prefix):]: v for k, v in state_dict.items()}
+        if all(k in own for k in stripped):
+            return stripped
+    return state_dict
+
+
 def sniff_plain(state_dict: Mapping[str, Any], model: nn.Module) -> bool:
-    """The core format: a flat mapping of tensors sharing at least one key with the model."""
+    """The core format: a flat mapping of tensors sharing at least one key with the model (after
+    :func:`unwrap_plain`)."""
+    state_dict = unwrap_plain(state_dict, model)
     if not _is_tensor_map(state_dict):
         return False
     own = model.state_dict()
@@ -90,7 +116,7 @@ def format_names() -> list[str]:
 def adapt(state_dict: Mapping[str, Any], fmt: str, model: nn.Module) -> Mapping[str, Any]:
     """The format's adapter applied to a checkpoint read from disk (identity for ``state_dict``)."""
     if fmt == PLAIN:
-        return state_dict
+        return unwrap_plain(state_dict, model)
     registered = get_manager().components("weight_format").get(fmt)
     return registered.load("adapter")(state_dict, model) if registered.record.adapter else state_dict
 

@@ -205,3 +205,15 @@ def test_infer_architecture_resnet_blocks_and_unet_depth(tmp_path):
 def test_infer_architecture_needs_weights():
     with pytest.raises(ValueError, match="needs weights"):
         zoo.load("cyclegan-horse2zebra", pretrained=False, infer_architecture=True)
+
+
+@pytest.mark.parametrize("wrap", [lambda sd: {"state_dict": sd, "epoch": 3},
+                                  lambda sd: {"model." + k: v for k, v in sd.items()}],
+                         ids=["state_dict-wrapper", "model-prefix"])
+def test_plain_checkpoints_in_a_trainer_wrapper_or_with_a_shared_prefix_load(tmp_path, wrap):
+    import zoo
+
+    reference = zoo.build_model("espcn-x3-t91").state_dict()
+    torch.save(wrap(reference), tmp_path / "mine.pth")
+    loaded = zoo.load("espcn-x3-t91", weights=tmp_path / "mine.pth").model.state_dict()
+    assert all(torch.equal(loaded[k], reference[k]) for k in reference)
