@@ -158,9 +158,18 @@ def cmd_cache(args: argparse.Namespace) -> int:
     if args.action == "verify":
         return _cache_verify(root, files)
     if args.action == "rm":
-        targets = files if args.all else [p for p in files if any(t in str(p.relative_to(root)) for t in args.targets)]
+        import fnmatch
+
+        def matches(path: Path, pattern: str) -> bool:
+            rel = path.relative_to(root).as_posix()
+            return pattern in rel or fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, f"*{pattern}*")
+
         if not args.all and not args.targets:
-            raise ZooError("say which cached files to remove (substrings of their paths), or --all")
+            raise ZooError("say which cached files to remove (substrings or globs of their paths), or --all")
+        targets = files if args.all else [p for p in files if any(matches(p, t) for t in args.targets)]
+        if not targets and not args.all:
+            print(f"zoo cache: nothing in {root} matches {' '.join(args.targets)} (see `zoo cache ls`)", file=sys.stderr)
+            return 1
         for path in targets:
             path.unlink()
             print(f"removed {path}")
@@ -262,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("cache", help="inspect or clean the weights cache")
     p.add_argument("action", choices=["ls", "verify", "rm"])
-    p.add_argument("targets", nargs="*", help="for rm: substrings of cached paths")
+    p.add_argument("targets", nargs="*", help="for rm: substrings or globs of cached paths")
     p.add_argument("--all", action="store_true", help="for rm: everything")
     p.set_defaults(func=cmd_cache)
 

@@ -150,3 +150,14 @@ def test_a_tampered_vdsr_file_copied_into_the_cache_is_refused(shared_path, monk
     cached.write_bytes(bytes(data))
     with pytest.raises(ChecksumMismatchError, match=r"expects eab4d79ae5a6e5ac.*zoo cache rm raw\.githubusercontent"):
         zoo.load("vdsr-x2x3x4", device="cpu")
+
+
+def test_cache_rm_takes_globs_and_says_when_nothing_matched(tmp_path, monkeypatch):
+    from zoo.cli import main
+    from zoo.hub import weights_dir
+
+    target = weights_dir() / "github.com" / "pytorch-vdsr" / "model.pth"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"x")
+    assert main(["cache", "rm", "nothing-like-it*"]) == 1 and target.exists()
+    assert main(["cache", "rm", "github.com/pytorch-vdsr*"]) == 0 and not target.exists()
