@@ -72,6 +72,14 @@ def get_dataset(name: str) -> Dataset:
     raise UnknownNameError(f"no dataset named {name!r} is registered (known: {', '.join(sorted(table)) or 'none'})")
 
 
+def check_data_name(name: str, *, what: str = "--data") -> None:
+    """A ``NAME=DIR`` item's NAME must be a registered dataset (or its folder name); else one line listing them."""
+    table = registered()
+    keys = {key for record in table.values() for key in _keys(record)}
+    if name.lower() not in keys:
+        raise DatasetError(f"{what}: unknown dataset {name!r} (known: {', '.join(sorted(table)) or 'none'})")
+
+
 def data_home() -> Path:
     from .hub import zoo_home
 
@@ -99,6 +107,7 @@ class DataOverrides:
             if sep:
                 if not name.strip() or not folder.strip():
                     raise DatasetError(f"{what}: {part!r} is not NAME=DIR")
+                check_data_name(name.strip(), what=what)
                 named[name.strip().lower()] = Path(folder.strip()).expanduser()
             else:
                 roots.append(Path(part).expanduser())
@@ -192,18 +201,21 @@ def list_images(folder: Path, dataset: str = "") -> list[Path]:
 
 def resolve_dataset(name: str, *, data_dir: str | os.PathLike[str] | None = None,
                     data: str | Sequence[str] | DataOverrides | None = None, offline: bool | None = None,
-                    progress: bool = True) -> LocalDataset:
-    """A validated local copy of dataset ``name``, found in the order of the module docstring."""
+                    progress: bool = True, scales: Iterable[int] | None = None) -> LocalDataset:
+    """A validated local copy of dataset ``name``, found in the order of the module docstring.
+
+    ``scales``: the SR scales the caller needs (an x3 model checks ``image_SRF_3``); default the record's last.
+    """
     record = get_dataset(name)
     if data_dir is not None:
-        return validate(LocalDataset(record, Path(data_dir).expanduser(), "data_dir"))
+        return validate(LocalDataset(record, Path(data_dir).expanduser(), "data_dir"), scales=scales)
     overrides = data if isinstance(data, DataOverrides) else DataOverrides.parse(data)
     for source_name, found in (("--data", overrides.find(record)), ("ZOO_DATA", DataOverrides.from_env().find(record))):
         if found is not None:
-            return validate(LocalDataset(record, found[0], f"{source_name} {found[1]}"))
+            return validate(LocalDataset(record, found[0], f"{source_name} {found[1]}"), scales=scales)
     cached = data_home() / record.name
     if cached.is_dir():
-        return validate(LocalDataset(record, cached, "cache"))
+        return validate(LocalDataset(record, cached, "cache"), scales=scales)
     packaged = [s for s in record.sources if s.url.startswith("package://")]
     if packaged:
         files = tuple(f for f in (package_file(s.url) for s in packaged) if f is not None)
@@ -214,7 +226,7 @@ def resolve_dataset(name: str, *, data_dir: str | os.PathLike[str] | None = None
     if not record.sources:
         raise DatasetError(f"dataset {record.name!r} has no download; put a copy at {cached} or pass "
                            f"--data {record.name}=DIR (or ZOO_DATA)")
-    return validate(fetch_dataset(record, offline=offline, progress=progress))
+    return validate(fetch_dataset(record, offline=offline, progress=progress), scales=scales)
 
 
 def package_file(url: str) -> Path | None:
@@ -384,14 +396,19 @@ def _sr_pairs(root: Path, scale: int, record: Dataset) -> list[tuple[str, Path, 
         raise DatasetError(f"dataset {record.name!r} at {root}: expected {expected}; no folder "
                            f"{folder.name} (has: {', '.join(have) or 'nothing'})")
     out = []
+    missing_lr = []
     for hr in sorted(folder.iterdir()):
         if hr.suffix.lower() in IMAGE_SUFFIXES and hr.stem.endswith(hr_tag):
             stem = hr.stem[: -len(hr_tag)]
             lr = next((hr.with_name(stem + lr_tag + s) for s in (hr.suffix, *IMAGE_SUFFIXES)
                        if hr.with_name(stem + lr_tag + s).is_file()), None)
             if lr is None:
-                raise DatasetError(f"dataset {record.name!r}: {hr} has no matching {stem}{lr_tag}{hr.suffix}")
+                missing_lr.append(f"{hr.name} has no matching {stem}{lr_tag}{hr.suffix}")
+                continue
             out.append((stem, lr, hr))
+    if missing_lr:
+        raise DatasetError(f"dataset {record.name!r} at {root}: {folder.name}/ has {hr_tag} images but no matching "
+                           f"{lr_tag} file for {len(missing_lr)} of them ({missing_lr[0]}); expected {expected}")
     if not out:
         raise DatasetError(f"dataset {record.name!r} at {root}: expected {expected}; found no *{hr_tag} images in {folder}")
     return out

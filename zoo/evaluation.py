@@ -18,6 +18,7 @@ dataset are put in the row with the difference.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 import re
@@ -197,7 +198,8 @@ def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathL
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max_images must be >= 1, got {max_images}")
     try:
-        local = resolve_dataset(proto.dataset, data_dir=data_dir, data=data, offline=offline)
+        local = resolve_dataset(proto.dataset, data_dir=data_dir, data=data, offline=offline,
+                                scales=[proto.scale] if proto.kind == "restoration" and proto.scale > 1 else None)
     except DatasetUnavailableError as exc:
         message = str(exc)
         hit = re.search(r": (\S+ from \S+)", message)
@@ -212,7 +214,14 @@ def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathL
                "unpaired": runners.run_unpaired, "style": runners.run_style}[proto.kind]
     except KeyError:  # pragma: no cover - protocol_for checks kinds
         raise EvaluationError(f"no runner for evaluation kind {proto.kind!r}") from None
-    result = run(context)
+    token = _FULL_SIZES.set([])
+    try:
+        result = run(context)
+        sizes = _FULL_SIZES.get() or []
+    finally:
+        _FULL_SIZES.reset(token)
+    if sizes:
+        _drop_subset_deltas(result.rows, max(sizes))
     produced = {row["metric"] for row in result.rows}
     for metric in dict.fromkeys(metric_label(m, proto) for m in proto.metric_names()):
         if metric not in produced:  # asked for, but not a metric of this kind (psnr of an unpaired model, say)
@@ -304,8 +313,24 @@ def center_crop(img: np.ndarray, size: int | None, multiple: int = 1) -> np.ndar
     return img[top:top + th, left:left + tw]
 
 
+_FULL_SIZES: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("zoo_eval_full_sizes", default=None)
+
+
 def limit(items: list, n: int | None) -> list:
+    """The first ``n`` items; the full count is noted so rows on a subset get no delta to published values."""
+    sizes = _FULL_SIZES.get()
+    if sizes is not None:
+        sizes.append(len(items))
     return items if n is None else items[:n]
+
+
+def _drop_subset_deltas(rows: list[dict[str, Any]], full: int) -> None:
+    """A row over fewer images than the full set (``max_images``) is not comparable with the published value."""
+    for row in rows:
+        n = row.get("n_images")
+        if isinstance(n, int) and 0 < n < full:
+            row["delta"] = None
+            row["subset_of"] = full
 
 
 __all__ = ["evaluate", "EvaluationResult", "EvaluationError", "Protocol", "protocol_for", "published_value", "KINDS", "METRIC_NAMES"]

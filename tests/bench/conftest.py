@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-PLUGIN_DIR = Path(__file__).parent / "plugin_dir"
+from bench_helpers import PLUGIN_DIR
 
 
 @pytest.fixture
@@ -33,7 +30,3 @@ def bench(tiny_zoo, capsys):
         return code, out.out, out.err
 
     return run
-
-
-def read(folder: Path) -> dict:
-    return json.loads((folder / "report.json").read_text())

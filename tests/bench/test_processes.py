@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PLUGIN_DIR, read
+from bench_helpers import PLUGIN_DIR, read
 
 REPO = Path(__file__).resolve().parents[2]
 

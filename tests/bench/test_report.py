@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import read
+from bench_helpers import read
 
 from zoo.bench.compare import compare_reports
 
@@ -25,12 +25,18 @@ def test_baseline_flags_an_injected_slowdown(bench, tmp_path):
     (slow_baseline / "report.json").write_text(json.dumps(baseline))
     code, stdout, _ = bench("--report-only", str(now), "--baseline", str(slow_baseline), "--fail-on-regression")
     assert code == 1
+    assert "1 regression(s)" in stdout and "REGRESSION tiny-bench-x2 " in stdout and "0.25x of baseline" in stdout
     flagged = [r for r in read(now)["comparison"] if r["regression"]]
     assert [r["model"] for r in flagged] == ["tiny-bench-x2"] and flagged[0]["change"] == 0.25
     assert "REGRESSION" in (now / "report.html").read_text().upper() or "regression" in (now / "report.html").read_text()
     assert (now / "comparison.csv").is_file()
     code, _, _ = bench("--report-only", str(now), "--baseline", str(now), "--fail-on-regression")
     assert code == 0 and not any(r["regression"] for r in read(now)["comparison"])
+    for row in baseline["speed"]:
+        row["model"] = "another-model"
+    (slow_baseline / "report.json").write_text(json.dumps(baseline))
+    code, stdout, _ = bench("--report-only", str(now), "--baseline", str(slow_baseline), "--fail-on-regression")
+    assert code == 0 and "0 rows matched the baseline" in stdout
 
 
 def test_quality_regressions_follow_the_metric_direction():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read
+from bench_helpers import read
 
 TINY = ["--size", "16", "--warmup", "1", "--iters", "2", "--no-isolate"]
 
@@ -59,10 +59,14 @@ def test_a_missing_weights_file_is_a_one_line_row_error(bench, tmp_path):
     (["tiny-bench-same", "--quality", "--metrics", "psnr,sharpness"], "zoo bench: error: unknown metric 'sharpness'"),
     (["--suite", "missing.yaml"], "zoo bench: error: suite file missing.yaml not found"),
     (["--report-only", "nowhere"], "zoo bench: error: no zoo bench report at nowhere/report.json"),
+    (["--data", "nosuchset=/tmp"], "zoo bench: error: --data: unknown dataset 'nosuchset' (known: "),
+    (["--task", "nosuchtask"], "zoo bench: error: --task: unknown task 'nosuchtask' (known: "),
+    (["tiny-bench-same", "--out", "afile"], "zoo bench: error: --out afile: exists and is not a folder"),
     (["--micro-json", "none.json", "--report-only", "x"], "zoo bench: error: --micro-json none.json: file not found"),
 ])
 def test_bad_arguments_are_one_line_errors(bench, argv, message, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
     code, _, stderr = bench(*argv)
     assert code == 2 and stderr.startswith(message) and stderr.count("\n") == 1, stderr
 
@@ -130,3 +134,23 @@ def test_a_backend_setting_is_compared_or_explains_its_absence(bench, tmp_path):
         assert fast["status"] == "ok" and fast["max_abs_diff_grey"] == 0
     else:
         assert fast["status"] == "error: NotImplementedError: backend 'eager': this zoo.load has no backend= argument"
+
+
+def test_builtin_and_entry_point_plugins_are_measured_in_child_processes():
+    from zoo.bench.runner import loadable_in_child
+
+    assert loadable_in_child("espcn-x3-t91")  # catalog entry of the built-in plugin 'sr'
+
+
+def test_quality_csv_writes_integers_and_error_rows_name_dataset_and_metric(bench, tmp_path):
+    out = tmp_path / "r"
+    code, _, stderr = bench("tiny-bench-same", *TINY, "--quality", "--max-images", "1", "--out", str(out))
+    assert code == 0, stderr
+    import csv
+
+    rows = list(csv.DictReader((out / "quality.csv").open()))
+    assert rows and all(r["n_images"] == "1" for r in rows)
+    wrong = tmp_path / "wrong"
+    (wrong / "sub").mkdir(parents=True)
+    code, _, stderr = bench("tiny-bench-same", *TINY, "--quality", "--data", f"embedded={wrong}", "--out", str(out))
+    assert "quality None None" not in stderr and "quality embedded psnr: error:" in stderr, stderr

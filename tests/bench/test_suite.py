@@ -36,6 +36,7 @@ def test_a_valid_suite_expands_globs_and_reads_settings():
     ("models: [tiny-bench-same]\nbatch_sizes: [1,\n  0]\n", "s.yaml:3: batch_sizes[1]: expected a positive integer"),
     ("models: [tiny-bench-same\n", "s.yaml:2: not valid YAML"),
     ("size: 3\n", "s.yaml:1: models: missing"),
+    ("- tiny-bench-same\n", "s.yaml:1: a suite is a mapping with at least 'models', got a list"),
     ("models: [tiny-bench-same]\nthresholds: {speed: 2}\n", "s.yaml:2: thresholds.speed: unknown"),
     ("models:\n  - {name: tiny-bench-same, settings: [bf16]}\nsettings:\n  - {name: fp16, dtype: fp16}\n",
      "s.yaml:2: models[0].settings[0]: no setting named 'bf16' in this suite (settings: fp16)"),

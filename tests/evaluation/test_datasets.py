@@ -254,3 +254,28 @@ def test_zoo_data_cli(sr_folder, capsys, monkeypatch):
     assert main(["data", "verify", "set6"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("zoo data: error: no dataset named 'set6'") and err.count("\n") == 1
+
+
+def test_the_callers_scale_is_checked_and_missing_lr_is_named(sr_folder, tmp_path):
+    x3 = tmp_path / "x3"
+    (x3 / "image_SRF_3").mkdir(parents=True)
+    for path in (sr_folder / "image_SRF_4").iterdir():
+        (x3 / "image_SRF_3" / path.name.replace("SRF_4", "SRF_3")).write_bytes(path.read_bytes())
+    assert ds.resolve_dataset("set5", data_dir=x3, scales=[3]).root == x3  # an x3 model: image_SRF_4 not needed
+    with pytest.raises(ds.DatasetError, match="image_SRF_4"):
+        ds.resolve_dataset("set5", data_dir=x3)
+    for lr in (x3 / "image_SRF_3").glob("*_LR.png"):
+        lr.unlink()
+    with pytest.raises(ds.DatasetError, match=r"has _HR images but no matching _LR file for 2 of them") as info:
+        ds.resolve_dataset("set5", data_dir=x3, scales=[3])
+    assert "\n" not in str(info.value)
+
+
+def test_an_unknown_dataset_name_in_data_items_is_an_error(monkeypatch, tmp_path):
+    with pytest.raises(ds.DatasetError, match="--data: unknown dataset 'nosuchset' \\(known: .*set5"):
+        ds.DataOverrides.parse(["nosuchset=/tmp"])
+    monkeypatch.setenv("ZOO_DATA", f"nosuchset={tmp_path}")
+    with pytest.raises(ds.DatasetError, match="ZOO_DATA: unknown dataset 'nosuchset'"):
+        ds.DataOverrides.from_env()
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path))  # a root is fine
+    assert ds.DataOverrides.from_env().roots == (tmp_path,)

@@ -313,3 +313,36 @@ def test_published_values_are_matched_by_dataset_and_metric():
     entry = zoo.get_entry("msrresnet-x4")
     assert published_value(entry, "psnr", protocol_for(entry, dataset="set14"))[0] == 26.7762
     assert published_value(entry, "psnr-y", protocol_for(entry))[0] is None
+
+
+def test_rows_on_a_subset_get_no_delta_to_the_published_value():
+    from zoo import evaluation as ev
+
+    rows = [{"n_images": 2, "delta": 1.5, "value": 30.0}, {"n_images": 5, "delta": 0.5, "value": 30.0}]
+    token = ev._FULL_SIZES.set([])
+    try:
+        assert ev.limit(list(range(5)), 2) == [0, 1]
+        sizes = ev._FULL_SIZES.get()
+    finally:
+        ev._FULL_SIZES.reset(token)
+    ev._drop_subset_deltas(rows, max(sizes))
+    assert rows[0]["delta"] is None and rows[0]["subset_of"] == 5
+    assert rows[1]["delta"] == 0.5 and "subset_of" not in rows[1]
+
+
+def test_metric_json_of_identical_folders_is_valid_json(tmp_path, capsys):
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from zoo.cli import main
+
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+    assert main(["metric", "psnr", str(folder), str(folder), "--json", "--per-image"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))
+    assert data["value"] is None and data["identical_pairs"] == 2 and "all 2 pairs are identical" in data["note"]
+    assert set(data["per_image"].values()) == {"inf"}

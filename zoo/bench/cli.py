@@ -75,6 +75,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def _suite_for(args: argparse.Namespace):
     from .suite import QualitySpec, Suite, adhoc_suite, filter_models, load_suite, setting_from_flags, SuiteError
 
+    if args.task:
+        _check_task(args.task)
     base: Suite = load_suite(args.suite)
     suite = filter_models(base, args.patterns, args.task) if args.suite else (
         adhoc_suite(args.patterns, args.task, base) if (args.patterns or args.task) else base)
@@ -104,6 +106,16 @@ def _suite_for(args: argparse.Namespace):
     return replace(suite, **changes)
 
 
+def _check_task(task: str) -> None:
+    """An unknown --task fails naming the catalog's tasks."""
+    from ..api import get_entry, list_models
+    from .suite import SuiteError
+
+    tasks = sorted({get_entry(name).task for name in list_models()})
+    if task not in tasks:
+        raise SuiteError(f"--task: unknown task {task!r} (known: {', '.join(tasks)})")
+
+
 def _check_metrics(suite) -> None:
     """Unknown metric names fail before any model runs."""
     if not suite.quality.metrics:
@@ -125,6 +137,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .micro import read_micro_json
     from .report import write_report
 
+    _check_out(Path(args.out or args.report_only or DEFAULT_OUT))
+    if args.data:
+        from ..datasets import check_data_name
+
+        for name, _ in args.data:  # an unknown NAME fails here, not silently ignored after the run
+            check_data_name(name, what="--data")
     micro = [row for path in args.micro_json for row in read_micro_json(path)]
     if args.report_only:
         report = read_report(args.report_only)
@@ -135,6 +153,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             _apply_baseline(report, args.baseline, compare_reports, read_report)
         write_report(report, out)
         print(f"rebuilt {out}/report.html from {args.report_only}/report.json")
+        if args.baseline or (args.fail_on_regression and report.get("comparison")):
+            _print_comparison(report, report.get("baseline") or args.baseline)
         return _regression_status(report, args)
 
     suite = _suite_for(args)
@@ -169,10 +189,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     failed, measured = len(status["failed"]), status["measured"]
     print(f"wrote {out}/report.html, report.md, report.json, speed.csv"
           + (", quality.csv" if report["quality"] else "") + f" ({measured} models, {status['seconds']} s)")
-    flagged = [r for r in report["comparison"] if r["regression"]]
     if baseline is not None:
-        print(f"baseline {args.baseline}: {len(flagged)} regression(s)" + "".join(
-            f"\n  REGRESSION {r['model']} {r['what']}: {r['reason']}" for r in flagged))
+        _print_comparison(report, args.baseline)
     if failed:
         print(f"{failed} of {measured} models failed: {', '.join(status['failed'])}", file=sys.stderr)
     if result.interrupted:
@@ -180,6 +198,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if measured and failed == measured:
         return 1
     return _regression_status(report, args)
+
+
+def _print_comparison(report, baseline) -> None:
+    """The baseline comparison in a few lines: how many rows matched, and every flagged regression."""
+    rows = report.get("comparison") or []
+    flagged = [r for r in rows if r.get("regression")]
+    if not rows:
+        print(f"baseline {baseline}: 0 rows matched the baseline (no model, setting, batch, size and device "
+              "in common); nothing compared")
+        return
+    print(f"baseline {baseline}: {len(rows)} rows matched, {len(flagged)} regression(s)" + "".join(
+        f"\n  REGRESSION {r.get('model')} {r.get('what')}: {r.get('reason')}" for r in flagged))
+
+
+def _check_out(out: Path) -> None:
+    """The report folder must be a folder (or not exist yet): checked before anything is measured."""
+    from .suite import SuiteError
+
+    if out.exists() and not out.is_dir():
+        raise SuiteError(f"--out {out}: exists and is not a folder (give a folder for the report)")
 
 
 def _apply_baseline(report, baseline_dir, compare_reports, read_report) -> None:

@@ -21,13 +21,25 @@ def _row(model: str, task: str | None, dataset: str | None, status: str) -> dict
             "delta": None, "flavour": None, "protocol": None, "n_images": None, "status": status}
 
 
+def _error_rows(evaluation, entry, spec: QualitySpec, dataset: str | None, status: str) -> list[dict[str, Any]]:
+    """One row per metric of the entry's protocol, naming the dataset and metric (a bare row if that fails)."""
+    try:
+        proto = evaluation.protocol_for(entry, dataset=dataset, metrics=list(spec.metrics) if spec.metrics else None)
+        names = list(dict.fromkeys(evaluation.metric_label(m, proto) for m in proto.metric_names()))
+    except Exception:  # noqa: BLE001 - the status is what matters
+        return [_row(entry.name, entry.task, dataset, status)]
+    return [{**_row(entry.name, entry.task, dataset or proto.dataset, status), "metric": m,
+             "protocol": proto.describe()} for m in names] or [_row(entry.name, entry.task, dataset or proto.dataset, status)]
+
+
 def evaluate_quality(model: str, spec: QualitySpec, *, dataset: str | None, data: Mapping[str, str],
                      device: str, pretrained: str = "auto", weights: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rows, image-grid samples) for one model with its real weights; failures become a row, never an exception."""
     from ..api import get_entry, load
     from ..errors import WeightsUnavailableError
 
-    task = get_entry(model).task
+    entry = get_entry(model)
+    task = entry.task
     try:
         from .. import evaluation
     except ImportError:
@@ -46,7 +58,7 @@ def evaluate_quality(model: str, spec: QualitySpec, *, dataset: str | None, data
                                      metrics=list(spec.metrics) if spec.metrics else None, samples=spec.samples,
                                      data=[f"{k}={v}" for k, v in data.items()] or None, device=device)
     except Exception as exc:  # noqa: BLE001
-        return [_row(model, task, dataset, f"error: {one_line(exc)}")], []
+        return _error_rows(evaluation, entry, spec, dataset, f"error: {one_line(exc)}"), []
     rows = [{**{k: None for k in QUALITY_COLUMNS}, **dict(r)} for r in result.rows]
     samples = []
     for sample in getattr(result, "samples", ()) or ():

@@ -104,7 +104,13 @@ def to_markdown(report: Mapping[str, Any]) -> str:
 def dataframe(rows: Sequence[Mapping[str, Any]]):
     import pandas as pd
 
-    return pd.DataFrame(list(rows))
+    rows = list(rows)
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:  # integer columns with gaps stay integers (2, not 2.0) in the CSV
+        values = [r.get(column) for r in rows if r.get(column) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 def _json_safe(value: Any) -> Any:

@@ -129,15 +129,18 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
 
 def loadable_in_child(name: str) -> bool:
     """Whether a fresh interpreter finds the plugin that provides ``name`` (entry point, ZOO_PLUGINS_DIR, core)."""
+    import importlib.metadata
+
     from ..api import get_entry
-    from ..plugins import CORE_PLUGIN_NAME, get_manager
+    from ..plugins import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP, get_manager
 
     provider = get_entry(name).provider
-    manager = get_manager()
-    plugin = manager.pm.get_plugin(provider)
-    from_entry_point = any(p is plugin for p, _ in manager.pm.list_plugin_distinfo())
-    return provider == CORE_PLUGIN_NAME or from_entry_point or (
-        provider.startswith("dir:") and bool(os.environ.get("ZOO_PLUGINS_DIR")))
+    if provider == CORE_PLUGIN_NAME or get_manager().is_builtin(provider):
+        return True
+    if provider.startswith("dir:"):
+        return bool(os.environ.get("ZOO_PLUGINS_DIR"))
+    # the zoo registers entry points itself (not through pluggy's setuptools loader): ask the installed metadata
+    return any(ep.name == provider for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
 def gather(result: RunResult, rank: int, world: int) -> RunResult:

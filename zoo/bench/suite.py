@@ -94,7 +94,7 @@ class _Checker:
 
     def value(self, value: Any, kind: str, line: int, where: str) -> Any:
         def bad(expected: str) -> SuiteError:
-            return self.fail(line, where, f"expected {expected}, got {type(value).__name__} {value!r}")
+            return self.fail(line, where, f"expected {expected}, got {_kind_name(value)} {value!r}")
 
         if kind == "posint":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -284,7 +284,7 @@ def _expand_models(check: _Checker, items: Any, catalog_names: Sequence[str] | N
         if isinstance(item, str):
             item = {"pattern": item}
         elif not isinstance(item, dict):
-            raise check.fail(line, path, f"expected a name, a glob or a mapping, got {type(item).__name__} {item!r}")
+            raise check.fail(line, path, f"expected a name, a glob or a mapping, got {_kind_name(item)} {item!r}")
         else:
             check.keys(item, _MODEL_KEYS, f"{path}.")
         pattern = check.get(item, "name", f"{path}.", "str") or check.get(item, "pattern", f"{path}.", "str")
@@ -353,6 +353,15 @@ def _quality(check: _Checker, value: Any) -> QualitySpec:
                        samples=check.get(value, "samples", "quality.", "nonneg", 2))
 
 
+def _kind_name(value: Any) -> str:
+    """What a YAML value is, in words (never the loader's own classes: "a list", not "_MarkedList")."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return type(value).__name__
+
+
 def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[str] | None = None) -> Suite:
     """Validate a suite's YAML text; ``catalog_names`` replaces the live catalog (tests)."""
     check = _Checker(source)
@@ -364,7 +373,7 @@ def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[s
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SuiteError(f"{source}:{line}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
-        raise SuiteError(f"{source}:1: a suite is a mapping with at least 'models', got {type(data).__name__}")
+        raise SuiteError(f"{source}:1: a suite is a mapping with at least 'models', got {_kind_name(data)}")
     check.keys(data, _TOP_KEYS, "")
     if "models" not in data:
         raise SuiteError(f"{source}:{data.line}: models: missing (a list of names, globs or mappings)")

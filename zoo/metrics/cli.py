@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -107,13 +108,38 @@ def _print_result(result, args: argparse.Namespace) -> None:
     data = result.to_dict()
     if not getattr(args, "per_image", False):
         data.pop("per_image", None)
+    identical, n = data.get("identical_pairs"), data.get("n")
+    all_identical = bool(identical) and identical == n and not _finite(data.get("value"))
+    if all_identical:  # the note says identical pairs are left out of the mean: here that leaves none
+        data["note"] = f"all {n} pairs are identical (PSNR = inf); identical pairs are left out of the mean, so there is none"
     if args.json:
-        print(json.dumps(data, indent=1))
+        if all_identical:
+            data["value"] = None
+        print(json.dumps(_json_safe(data), indent=1, allow_nan=False))
+        return
+    if all_identical:
+        print(f"{data.get('metric', args.metric_command)} = inf  ({data['note']}; folder_a={data.get('folder_a')}, "
+              f"folder_b={data.get('folder_b')})")
         return
     print(result)
     if getattr(args, "per_image", False):
         for name, value in result.details.get("per_image", {}).items():
             print(f"  {name}\t{value:.6g}")
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON has no inf/nan: such floats become the strings "inf", "-inf", "nan"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def cmd_metric(args: argparse.Namespace) -> int:
