@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from typing import Any, Sequence
 
 _OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
@@ -13,9 +14,9 @@ _VALUE_OPTIONS = ("--data", "--config", "--out", "--weights")
 
 def _override_first(args: Sequence[str]) -> list[str]:
     """Move ``key=value`` tokens right after the target, so they may follow options (argparse cannot
-    match a second run of positionals after an option)."""
-    args = list(args)
-    keep, overrides, skip = [], [], False
+    match a second run of positionals after an option). Stray words after the target (``steps`` without
+    ``=value``) go with them, so ``cmd_train`` names them instead of argparse's "unrecognized arguments"."""
+    keep, overrides, skip, target_seen = [], [], False, False
     for token in args:
         if skip:
             keep.append(token)
@@ -23,9 +24,11 @@ def _override_first(args: Sequence[str]) -> list[str]:
         elif token in _VALUE_OPTIONS:
             keep.append(token)
             skip = True
-        elif _OVERRIDE.match(token):
+        elif _OVERRIDE.match(token) or (target_seen and not token.startswith("-")):
             overrides.append(token)
         else:
+            if not token.startswith("-"):
+                target_seen = True
             keep.append(token)
     skip = False
     for i, token in enumerate(keep):
@@ -40,8 +43,13 @@ def _override_first(args: Sequence[str]) -> list[str]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .training.config import describe_options
-    from .training.run import resolve_target, train
+    from .training.config import ConfigError, describe_options
+    from .training.run import finish, prepare, resolve_target
+
+    bad = [t for t in args.overrides if not _OVERRIDE.match(t)]
+    if bad:
+        raise ConfigError(f"{bad[0]!r} is not key=value; trainer options are given as key=value (e.g. steps=1000, "
+                          f"lr=2e-4); `zoo train {args.target} --list-options` lists them")
 
     if args.list_options:
         _, task, trainer_cls = resolve_target(args.target)
@@ -49,17 +57,34 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(describe_options(trainer_cls.options))
         return 0
     if args.data is None:
-        from .training.config import ConfigError
-
         raise ConfigError("--data DIR is required (the training images, in the task's layout)")
-    result = train(args.target, args.data, config=args.config, overrides=list(args.overrides), out=args.out,
-                   resume=args.resume, from_scratch=args.from_scratch, weights=args.weights)
+    trainer = None
+    try:
+        trainer = prepare(args.target, args.data, config=args.config, overrides=list(args.overrides), out=args.out,
+                          resume=args.resume, from_scratch=args.from_scratch, weights=args.weights)
+        result = finish(trainer, trainer.fit())
+    except KeyboardInterrupt:
+        if os.environ.get("RANK", "0") == "0":
+            print(_interrupted(trainer), file=sys.stderr)
+        return 130
     if os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
         val = ", ".join(f"{k} {v:.4g}" for k, v in (result["val"] or {}).items())
         print(f"trained {result['entry']!r} for {result['step']} steps" + (f" ({val})" if val else "")
               + f"; run folder {result['out']}")
         print(f"use it: ZOO_PLUGINS_DIR={result['out']} zoo run {result['entry']} IMAGE -o OUT")
     return 0
+
+
+def _interrupted(trainer: Any) -> str:
+    """The one line printed on Ctrl-C: where training stopped and what can be resumed."""
+    if trainer is None:
+        return "zoo train: interrupted before training started; nothing was trained"
+    saved = trainer.saved_step
+    if saved is None or saved == 0 and trainer.step == 0:
+        return (f"zoo train: interrupted at step {trainer.step}; no checkpoint was written yet "
+                f"(one every checkpoint_every={trainer.config['checkpoint_every']} steps)")
+    return (f"zoo train: interrupted at step {trainer.step}; last checkpoint: step {saved} "
+            f"({trainer.checkpoint_path}); continue with --resume --out {trainer.out}")
 
 
 def add_parser(sub) -> None:

@@ -49,7 +49,9 @@ SR_OPTIONS: dict[str, Option] = {
     "pixel_weight": Option(1.0, "weight of the pixel loss"),
     "perceptual_loss": Option("vgg_perceptual", "registered perceptual loss (perceptual and gan stages)"),
     "perceptual_weight": Option(1.0, "weight of the perceptual loss"),
-    "perceptual_options": Option({"arch": "vgg19", "layer_weights": REALESRGAN_LAYERS}, "perceptual loss kwargs"),
+    "perceptual_options": Option({"arch": "vgg19", "layer_weights": REALESRGAN_LAYERS},
+                                 "perceptual loss kwargs, e.g. {arch: vgg19, weights: PATH} for a local torchvision "
+                                 "checkpoint (vgg19 without layer_weights: Real-ESRGAN's)"),
     "gan_type": Option("vanilla", "GAN objective of the registered 'gan' loss (vanilla, lsgan, hinge, ragan, ...)"),
     "gan_weight": Option(0.1, "weight of the adversarial loss (gan stage)"),
     "discriminator": Option("unet_discriminator_sn", "registered discriminator architecture (gan stage)"),
@@ -135,10 +137,29 @@ class SRTrainer(Trainer):
     def _loss(self, name: str, **kwargs: Any) -> nn.Module:
         return components("loss").get(name).load("factory")(**kwargs).to(self.device)
 
+    def _perceptual(self) -> nn.Module:
+        """The perceptual loss; unreachable backbone weights name the option that sets them (``--weights`` on
+        ``zoo train`` is the generator's starting point, not the loss's)."""
+        from zoo.errors import WeightsUnavailableError
+
+        options = dict(self.config["perceptual_options"])
+        if "layer_weights" not in options and options.get("arch", "vgg19") == "vgg19":
+            options["layer_weights"] = REALESRGAN_LAYERS  # perceptual_options={weights: PATH} keeps the recipe
+        try:
+            return self._loss(self.config["perceptual_loss"], **options)
+        except WeightsUnavailableError as exc:
+            arch = options.get("arch", "vgg19")
+            lines = str(exc).splitlines()
+            reason = lines[0].rstrip(".") + "".join(f"; {ln.strip()}" for ln in lines[1:]
+                                                   if ln.strip().startswith("expected cache path"))
+            raise TrainingError(f"stage {self.config['stage']!r}: the perceptual loss needs {arch} ImageNet weights, "
+                                f"which are unavailable ({reason}); pass perceptual_options={{arch: {arch}, weights: "
+                                f"PATH}} with a local torchvision {arch} checkpoint, or stage=pixel") from None
+
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         self.pixel_loss = self._loss(self.config["pixel_loss"])
         stage = self.config["stage"]
-        self.perceptual_loss = (self._loss(self.config["perceptual_loss"], **self.config["perceptual_options"])
+        self.perceptual_loss = (self._perceptual()
                                 if stage in ("perceptual", "gan") and self.config["perceptual_weight"] > 0 else None)
         opts = {"generator": self.adam(self.models["generator"])}
         if stage == "gan":

@@ -86,7 +86,7 @@ class ColorizationTrainer(Pix2PixTrainer):
     """``colorization``: pix2pix (L1 x 100 + conditional PatchGAN) from L to ab, on any folder of photos."""
 
     task: ClassVar[str] = "colorization"
-    options: ClassVar[dict[str, Option]] = {**Pix2PixTrainer.options}
+    options: ClassVar[dict[str, Option]] = {k: v for k, v in Pix2PixTrainer.options.items() if k != "pair_suffixes"}
     #: a small U-Net (unet_128 with 32 base filters) suits short runs; unet_256/ngf 64 is junyanz's
     default_generator = ("unet_generator", {"input_nc": 1, "output_nc": 2, "num_downs": 7, "ngf": 32,
                                             "norm": "batch", "use_dropout": True})

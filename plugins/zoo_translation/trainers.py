@@ -107,6 +107,26 @@ class TranslationTrainer(Trainer):
     def gan_loss(self) -> nn.Module:
         return components("loss").get("gan").load("factory")(gan_type=self.config["gan_type"]).to(self.device)
 
+    def check_options(self) -> None:
+        super().check_options()
+        c = self.config
+        if c["preprocess"] in ("resize_and_crop", "scale_width_and_crop") and c["load_size"] < c["crop_size"]:
+            raise TrainingError(f"option 'load_size': {c['load_size']} is smaller than crop_size {c['crop_size']}")
+        if c["preprocess"] != "none":
+            self.arch, self.arch_kwargs = self.generator_spec()
+            multiple = self.size_multiple()
+            if c["crop_size"] % multiple:
+                raise TrainingError(f"option 'crop_size': {c['crop_size']} is not a multiple of {multiple}, which the "
+                                    f"generator ({self.arch} {self._size_note()}) needs; use crop_size="
+                                    f"{max(multiple, c['crop_size'] // multiple * multiple)} (and load_size at least "
+                                    "that)" + (", or generator_kwargs={num_downs: K} for a multiple of 2**K"
+                                               if self.arch == "unet_generator" else ""))
+
+    def _size_note(self) -> str:
+        if self.arch == "unet_generator":
+            return f"num_downs={int(self.arch_kwargs.get('num_downs', 8))}"
+        return "2 downsamplings"
+
     def size_multiple(self) -> int:
         if self.arch == "unet_generator":
             return 2 ** int(self.arch_kwargs.get("num_downs", 8))
@@ -131,13 +151,16 @@ class Pix2PixTrainer(TranslationTrainer):
         "pool_size": Option(0, "image history pool of the discriminator (pix2pix: 0)"),
         "lambda_L1": Option(100.0, "weight of the L1 term"),
         "gan_weight": Option(1.0, "weight of the adversarial term (0: L1 only, no discriminator)"),
+        "pair_suffixes": Option(None, "pairs as two files per stem in one folder, e.g. [-labels, -photo] for "
+                                      "N-labels.png (A) + N-photo.png (B); detected when unset", kind=list),
     }
     default_generator = ("unet_generator", {"input_nc": 3, "output_nc": 3, "num_downs": 8, "ngf": 64, "norm": "batch",
                                             "use_dropout": True})
     default_discriminator = {"ndf": 64, "n_layers": 3, "norm": "batch"}
 
     def build_dataset(self) -> torch.utils.data.Dataset:
-        return AlignedDataset(self.data, direction=self.direction(), **self.augment())
+        return AlignedDataset(self.data, direction=self.direction(), pair_suffixes=self.config["pair_suffixes"],
+                              **self.augment())
 
     def build_models(self) -> dict[str, nn.Module]:
         self.arch, self.arch_kwargs = self.generator_spec()

@@ -135,9 +135,13 @@ class _Augmented(Dataset):
 
 
 class AlignedDataset(_Augmented):
-    """pix2pix pairs: ``DIR[/train]/*.jpg`` with A|B side by side, or ``DIR/A`` + ``DIR/B`` with matching names."""
+    """pix2pix pairs: ``DIR[/train]/*.jpg`` with A|B side by side (2:1 images), ``DIR/A`` + ``DIR/B`` with
+    matching names, or two files per stem in one folder (``N-labels.png`` + ``N-photo.png``): ``pair_suffixes``
+    ``[A suffix, B suffix]``, or detected when every stem has exactly two files whose suffixes (after the last
+    ``-`` or ``_``) are the same two everywhere (A = the alphabetically first, e.g. ``labels`` before ``photo``)."""
 
-    def __init__(self, root: str | Path, *, direction: str = "AtoB", **augment: Any) -> None:
+    def __init__(self, root: str | Path, *, direction: str = "AtoB", pair_suffixes: Sequence[str] | None = None,
+                 **augment: Any) -> None:
         super().__init__(**augment)
         if direction not in ("AtoB", "BtoA"):
             raise TrainingError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
@@ -145,6 +149,7 @@ class AlignedDataset(_Augmented):
         root = Path(root)
         if (root / "train").is_dir():
             root = root / "train"
+        self.pair_suffixes: tuple[str, str] | None = None
         if (root / "A").is_dir() and (root / "B").is_dir():
             a_files = list_images(root / "A", "paired data A/")
             b_by_stem = {p.stem: p for p in list_images(root / "B", "paired data B/")}
@@ -154,7 +159,15 @@ class AlignedDataset(_Augmented):
                                     f"{root / 'B'} (first: {missing[0]})")
             self.pairs: list[tuple[Path, Path | None]] = [(p, b_by_stem[p.stem]) for p in a_files]
         else:
-            self.pairs = [(p, None) for p in list_images(root, "paired data (A|B side by side)")]
+            files = list_images(root, "paired data")
+            suffixes = _pair_suffixes(files, pair_suffixes)
+            if suffixes is not None:
+                self.pair_suffixes = suffixes
+                self.pairs = _suffix_pairs(root, files, suffixes)
+            else:
+                for path in files:
+                    _check_side_by_side(path)
+                self.pairs = [(p, None) for p in files]
         self.root = root
 
     def __len__(self) -> int:
@@ -175,6 +188,65 @@ class AlignedDataset(_Augmented):
             a, b = b, a
         params = self.params(a.size, rng)
         return {"A": to_tensor(apply_transform(a, params)), "B": to_tensor(apply_transform(b, params))}
+
+
+def _split_suffix(path: Path) -> tuple[str, str] | None:
+    """``"12-labels.png"`` -> ``("12", "labels")`` (the last ``-`` or ``_``), or None."""
+    stem = path.stem
+    cut = max(stem.rfind("-"), stem.rfind("_"))
+    if cut <= 0 or cut == len(stem) - 1:
+        return None
+    return str(path.parent / stem[:cut]), stem[cut + 1:]
+
+
+def _pair_suffixes(files: Sequence[Path], given: Sequence[str] | None) -> tuple[str, str] | None:
+    """The (A, B) file-name suffixes of a one-folder pairing: ``given`` (leading ``-``/``_`` optional), or
+    detected (two files per stem, the same two suffixes everywhere), else None (side-by-side images)."""
+    if given is not None:
+        if isinstance(given, str) or len(given) != 2 or not all(isinstance(x, str) and x.strip("-_") for x in given):
+            raise TrainingError(f"option 'pair_suffixes': expected two file-name suffixes like [-labels, -photo], "
+                                f"got {given!r}")
+        return given[0].lstrip("-_"), given[1].lstrip("-_")
+    groups: dict[str, set[str]] = {}
+    for path in files:
+        split = _split_suffix(path)
+        if split is None:
+            return None
+        groups.setdefault(split[0], set()).add(split[1])
+    kinds = {frozenset(v) for v in groups.values()}
+    if len(kinds) != 1 or len(next(iter(kinds))) != 2 or sum(map(len, groups.values())) != len(files):
+        return None
+    a, b = sorted(next(iter(kinds)))
+    return a, b
+
+
+def _suffix_pairs(root: Path, files: Sequence[Path], suffixes: tuple[str, str]) -> list[tuple[Path, Path | None]]:
+    by_key: dict[tuple[str, str], Path] = {}
+    for path in files:
+        split = _split_suffix(path)
+        if split is not None and split[1] in suffixes:
+            by_key[split] = path
+    a_stems = sorted(stem for stem, suffix in by_key if suffix == suffixes[0])
+    if not a_stems:
+        raise TrainingError(f"paired data: no files named *-{suffixes[0]}.* under {root} (pair_suffixes "
+                            f"{list(suffixes)})")
+    missing = [by_key[(s, suffixes[0])].name for s in a_stems if (s, suffixes[1]) not in by_key]
+    if missing:
+        raise TrainingError(f"paired data: {len(missing)} *-{suffixes[0]} files under {root} have no *-{suffixes[1]} "
+                            f"match (first: {missing[0]})")
+    return [(by_key[(s, suffixes[0])], by_key[(s, suffixes[1])]) for s in a_stems]
+
+
+def _check_side_by_side(path: Path) -> None:
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except OSError as exc:
+        raise TrainingError(f"cannot read image {path}: {exc}") from None
+    if abs(w - 2 * h) > 1:
+        raise TrainingError(f"paired data: {path} is {w}x{h}, not an A|B side-by-side pair (2:1); put A and B in "
+                            "A/ and B/ folders with the same names, or name them N-SUFFIX1 and N-SUFFIX2 and pass "
+                            "pair_suffixes=[-SUFFIX1,-SUFFIX2]")
 
 
 class UnalignedDataset(_Augmented):

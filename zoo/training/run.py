@@ -63,6 +63,16 @@ def default_out(target: str) -> Path:
     return Path("runs") / re.sub(r"[^A-Za-z0-9_.-]+", "-", target)
 
 
+def check_out(out: Path) -> None:
+    """The run folder must be a folder (or not exist yet, under folders): a one-line error before any work."""
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            where = "" if path == out else f" (in --out {out})"
+            raise ConfigError(f"--out {path}{where} is a file, not a folder; pass --out with a folder for the run")
+        if path.exists():
+            return
+
+
 def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
           overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
           resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> dict[str, Any]:
@@ -88,6 +98,7 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
         raise ConfigError("--weights sets the starting point of fine-tuning an entry; "
                           + ("it cannot go with --from-scratch" if from_scratch else f"{target!r} is a task"))
     out = Path(out) if out is not None else default_out(target)
+    check_out(out)
     layers: list[tuple[str, Mapping[str, Any]]] = []
     recipe = dict(entry.processing.options.get("train", {})) if entry is not None else {}
     if recipe:

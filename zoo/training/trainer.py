@@ -88,6 +88,9 @@ class Trainer:
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}
         self._checkpoint = checkpoint
         self._is_setup = False
+        #: the step of the last checkpoint written or resumed from (None: none yet)
+        self.saved_step: int | None = int(checkpoint["step"]) if checkpoint is not None else None
+        self.check_options()
 
     # -- hooks ------------------------------------------------------------------------------------
     def build_dataset(self) -> Dataset:
@@ -125,6 +128,30 @@ class Trainer:
 
     def after_step(self) -> None:
         """Called after every optimisation step (EMA updates)."""
+
+    #: options that must be > 0, and >= 0, when the trainer declares them
+    POSITIVE: ClassVar[tuple[str, ...]] = ("lr", "batch_size", "log_every", "checkpoint_every", "crop_size",
+                                           "load_size", "patch_size", "scale_factor", "repeat")
+    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("steps", "epochs", "epochs_decay", "num_workers", "threads",
+                                               "weight_decay", "grad_clip", "time_limit", "sample_every", "val_every",
+                                               "num_samples", "d_lr", "ema", "pool_size", "scale", "lr_gamma")
+
+    def check_options(self) -> None:
+        """Refuse option values that would only fail mid-run (called before anything is built or written);
+        subclasses extend it (``super().check_options()`` first)."""
+        for key in self.POSITIVE + self.NON_NEGATIVE:
+            value = self.config.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if not math.isfinite(value) or value < 0 or (value == 0 and key in self.POSITIVE):
+                    bound = "positive" if key in self.POSITIVE else "zero or more"
+                    raise TrainingError(f"option {key!r}: {value!r} is not valid; it must be {bound}")
+        if self.config.get("steps") == 0 and self.config.get("epochs", 1) + self.config.get("epochs_decay", 0) <= 0:
+            raise TrainingError("options 'steps', 'epochs', 'epochs_decay': all are 0, so there is nothing to train")
+        betas = self.config.get("betas")
+        if betas is not None and (len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+            raise TrainingError(f"option 'betas': expected two numbers in [0, 1), got {betas!r}")
+        if "ema" in self.config and self.config["ema"] >= 1:
+            raise TrainingError(f"option 'ema': {self.config['ema']!r} must be below 1 (0: off)")
 
     # -- helpers for trainers -----------------------------------------------------------------------
     def net(self, name: str) -> nn.Module:
@@ -271,6 +298,7 @@ class Trainer:
 
             export_weights(self)
         st.barrier()
+        self.saved_step = self.step
 
     def restore(self, ckpt: Mapping[str, Any]) -> None:
         for name, model in self.models.items():
@@ -317,6 +345,12 @@ class Trainer:
             self.setup()
         if self._checkpoint is not None:
             self.restore(self._checkpoint)
+            if self.step >= self.total and self.is_main:
+                how = (f"steps={self.config['steps']}" if self.config["steps"] > 0 else
+                       f"epochs={self.config['epochs']} + epochs_decay={self.config['epochs_decay']}")
+                print(f"zoo train: warning: the checkpoint is already at step {self.step}, at or past this run's "
+                      f"{self.total} steps ({how}); nothing to train. Pass steps=N with N above {self.step} to "
+                      "train further", file=sys.stderr)
         (self.out / "checkpoints").mkdir(parents=True, exist_ok=True)
         keep = self.step if self._checkpoint is not None else -1
         train_log = CSVLog(self.out / "train_log.csv", keep) if self.is_main else None
