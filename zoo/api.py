@@ -110,13 +110,6 @@ def read_weights(resolved: ResolvedWeights) -> Mapping[str, torch.Tensor]:
     return reader(resolved.path)
 
 
-def adapt_weights(state_dict: Mapping[str, Any], fmt: str, model: nn.Module) -> Mapping[str, Any]:
-    """A checkpoint read from disk in format ``fmt`` -> a state_dict in ``model``'s key layout."""
-    from .formats import adapt
-
-    return adapt(state_dict, fmt, model)
-
-
 def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, Any], origin: str) -> None:
     """``load_state_dict(strict=True)`` with an error that lists what does not fit, by key and shape."""
     from .formats import describe_mismatch

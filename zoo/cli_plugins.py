@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import re
 import sys
@@ -123,8 +124,6 @@ def plugin_names(name: str) -> dict[str, str]:
 
 def scaffold(name: str, target: Path) -> Path:
     """Write a new plugin package for ``name`` under ``target`` (must not exist); returns its folder."""
-    import importlib.util
-
     names = plugin_names(name)
     root = target / names["dist"]
     taken = {ep.name for ep in importlib.metadata.entry_points(group="zoo")} | {"zoo"}

@@ -14,7 +14,7 @@ from PIL import Image
 from toy_plugin import Toy, toy_weights, write_toy_catalog
 
 import zoo
-from zoo.errors import CatalogError, ImageInputError, ZooError
+from zoo.errors import ImageInputError, ZooError
 from zoo.options import OptionError
 from zoo.pipeline import size_batches
 from zoo.serialization import save_state_dict

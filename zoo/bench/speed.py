@@ -164,8 +164,6 @@ def percentile(values: list[float], q: float) -> float:
 
 def output_difference(reference, other, out_range: tuple[float, float]) -> tuple[float, float | None]:
     """Max abs difference in 8-bit grey levels and PSNR (dB; None when identical), outputs mapped to [0,1]."""
-    import torch
-
     lo, hi = out_range
 
     def unit(t):
