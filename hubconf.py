@@ -26,7 +26,7 @@ for _path in (_os.path.join(_HERE, "plugins"), _HERE):
         _sys.path.insert(0, _path)
 
 import zoo as _zoo  # noqa: E402
-from zoo.plugins import get_manager as _get_manager  # noqa: E402
+from zoo.registry.manager import get_manager as _get_manager  # noqa: E402
 
 #: the built-in plugins, registered here when the repository is used without being pip-installed
 _BUILTIN_PLUGINS = {"translation": "zoo_translation", "sr": "zoo_sr", "style": "zoo_style"}

@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
 from zoo.export import export_network  # noqa: E402
-from zoo.hub import atomic_path  # noqa: E402
+from zoo.files import atomic_path  # noqa: E402
 
 ENTRIES = ["cyclegan-horse2zebra", "pix2pix-facades-label2photo", "realesrgan-x4plus", "realesrgan-x2plus",
            "realesr-general-x4v3", "fast-neural-style-mosaic", "style-transfer-udnie"]

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
-from zoo.backends import wrap_backend  # noqa: E402
-from zoo.hub import atomic_path  # noqa: E402
+from zoo.inference.backends import wrap_backend  # noqa: E402
+from zoo.files import atomic_path  # noqa: E402
 
 CASES = [("cyclegan-horse2zebra", 256), ("realesrgan-x4plus", 128), ("realesrgan-x4plus", 256)]
 VARIANTS = {

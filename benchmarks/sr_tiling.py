@@ -1,6 +1,6 @@
 """How far tiled super-resolution is from whole-image inference, at the default tile pad and others.
 
-The core pipeline (``zoo.pipeline.ImagePipeline``) runs large images in tiles with ``tile_pad`` pixels of
+The core pipeline (``zoo.inference.pipeline.ImagePipeline``) runs large images in tiles with ``tile_pad`` pixels of
 context. Tiling is exact once the pad covers the network's receptive-field radius (input pixels); the
 catalog's default pad is Real-ESRGAN's 10, smaller than every radius here, so this script measures the
 difference that users get, per model:
@@ -36,7 +36,7 @@ import zoo  # noqa: E402
 MODELS = ["realesr-animevideov3", "realesrgan-x4plus-anime", "realesrgan-x4plus", "msrresnet-x4"]
 
 
-def receptive_radius(entry: zoo.catalog.Entry) -> int:
+def receptive_radius(entry: zoo.registry.catalog.Entry) -> int:
     """Input pixels of context each output pixel depends on (3x3 convs; upsampled convs count fractionally)."""
     kw = entry.kwargs
     if entry.architecture == "srvgg_net_compact":

@@ -39,8 +39,8 @@ from torch import nn
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "plugins"))
 
-from zoo.api import load_state_dict_strict  # noqa: E402
-from zoo.serialization import load_checkpoint  # noqa: E402
+from zoo.weights.loading import load_state_dict_strict  # noqa: E402
+from zoo.weights.serialization import load_checkpoint  # noqa: E402
 from zoo_translation import networks as ours  # noqa: E402
 from zoo_translation.adapters import adapt_junyanz_state_dict  # noqa: E402
 from zoo_translation.modes import paper_test_mode  # noqa: E402

@@ -30,7 +30,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "plugins"))  # runs from a checkout without installing
 
-from zoo.catalog import Entry, Processing  # noqa: E402
+from zoo.registry.catalog import Entry, Processing  # noqa: E402
 from zoo.metrics.psnr_ssim import psnr, ssim, to_y_channel  # noqa: E402
 from zoo_sr.imresize import imresize  # noqa: E402
 from zoo_sr.vdsr import VDSR, VDSRPipeline, read_vdsr_checkpoint, rgb_to_ycbcr  # noqa: E402

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from zoo.cli import main
-from zoo.conformance import check_entries
-from zoo.plugins import ZooPluginManager
+from zoo.testing.conformance import check_entries
+from zoo.registry.manager import ZooPluginManager
 from zoo.testing import check_plugin
 
 BUILTIN_PLUGINS = ["translation", "sr", "style"]

@@ -39,3 +39,19 @@ class WeightsError(ZooError):
 
 class ImageInputError(ZooError, ValueError):
     """An input image that the pipeline cannot use."""
+
+
+class OptionError(ZooError, ValueError):
+    """A user-facing argument with a wrong type or value."""
+
+
+class DatasetError(ZooError, ValueError):
+    """A dataset name, override or folder that cannot be used; the message names it and what was expected."""
+
+
+class DatasetUnavailableError(DatasetError):
+    """The dataset is neither local nor downloadable here; the message names the archive, URL and where to seed it."""
+
+
+class UnsafeArchiveError(DatasetError):
+    """An archive member would land outside the dataset folder, or is a link or device file."""

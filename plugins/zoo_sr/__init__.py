@@ -5,7 +5,7 @@ Registers, by import path only (importing this package does not import torch):
 - architectures ``rrdbnet`` (ESRGAN / Real-ESRGAN), ``srvgg_net_compact`` (Real-ESRGAN compact),
   ``msrresnet`` (BasicSR modified SRResNet), ``vgg_style_discriminator``, ``unet_discriminator_sn``
   (:mod:`.archs`, :mod:`.discriminators`) and ``vdsr`` (:mod:`.vdsr`);
-- tasks ``super-resolution`` (the core :class:`zoo.pipeline.ImagePipeline`: RGB [0,1], optional tiling)
+- tasks ``super-resolution`` (the core :class:`zoo.inference.pipeline.ImagePipeline`: RGB [0,1], optional tiling)
   ``super-resolution-y`` (VDSR's luma pipeline, :class:`zoo_sr.vdsr.VDSRPipeline`) and ``super-resolution-luma``
   (ESPCN/FSRCNN on the LR luma, :class:`zoo_sr.small_nets.LumaSRPipeline`); their trainers are in :mod:`.training`;
 - architectures ``espcn`` and ``fsrcnn`` (:mod:`.small_nets`);
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from zoo.components import Architecture, Task, WeightFormat, WeightSource
-from zoo.hookspecs import hookimpl
+from zoo.registry.records import Architecture, Task, WeightFormat, WeightSource
+from zoo.registry.hookspecs import hookimpl
 
 _ARCHS = "zoo_sr.archs"
 _DISCS = "zoo_sr.discriminators"

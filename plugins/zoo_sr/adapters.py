@@ -8,7 +8,7 @@
   MSRResNet's ``trunk_net`` / ``upsample{k}.upsample_conv`` names.
 
 Each format also has a ``sniff`` (recognises its layout from key names) and an ``infer_kwargs``
-(block counts and widths from shapes) for :mod:`zoo.formats`.
+(block counts and widths from shapes) for :mod:`zoo.weights.formats`.
 
 Each adapter returns a new mapping and never guesses silently: keys it cannot place are left as they
 are, so the strict load that follows names them.

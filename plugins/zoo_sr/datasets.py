@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.components import DataSource, Dataset
+from zoo.registry.records import DataSource, Dataset
 
 if TYPE_CHECKING:
     import numpy as np

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from zoo.metrics.psnr_ssim import psnr, ssim
-from zoo.plugins import components
+from zoo.registry.manager import components
 from zoo.training.config import Option, TrainingError
 from zoo.training.run import load_pretrained
 from zoo.training.trainer import BASE_OPTIONS, Trainer

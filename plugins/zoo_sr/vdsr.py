@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from zoo.metrics.psnr_ssim import YCBCR_MATRIX, YCBCR_OFFSET
-from zoo.pipeline import ImagePipeline
+from zoo.inference.pipeline import ImagePipeline
 
 from .imresize import imresize
 from .vdsr_checkpoint import read_module_pickle

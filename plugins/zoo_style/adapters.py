@@ -1,4 +1,4 @@
-"""Recognising style-transfer checkpoints by their key names (``WeightFormat.sniff`` for :mod:`zoo.formats`).
+"""Recognising style-transfer checkpoints by their key names (``WeightFormat.sniff`` for :mod:`zoo.weights.formats`).
 
 Importing this module does not import torch.
 """

@@ -29,7 +29,7 @@ from zoo.errors import WeightsError, WeightsUnavailableError
 if TYPE_CHECKING:
     import torch
 
-    from zoo.hub import ResolveContext
+    from zoo.weights.hub import ResolveContext
 
 __all__ = ["MANIFEST_NAME", "read_manifest", "read_ml5_checkpoint", "write_ml5_checkpoint", "variable_name",
            "checkpoint_digest", "resolve_ml5_uri"]
@@ -148,7 +148,7 @@ def write_ml5_checkpoint(state_dict: Mapping[str, torch.Tensor], folder: str | o
     Each file is written atomically; the manifest goes last, so a folder with a manifest is complete.
     Returns the manifest's path.
     """
-    from zoo.hub import atomic_path
+    from zoo.files import atomic_path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -203,10 +203,10 @@ def _manifest_url(uri: str) -> str:
 
 def locate_ml5_uri(uri: str, context: ResolveContext) -> Path | None:
     """Where :func:`resolve_ml5_uri` keeps the manifest of ``uri`` (the hub's cache path of its URL)."""
-    from zoo.hub import _local_file, cache_path_for
+    from zoo.weights.hub import local_path, cache_path_for
 
     url = _manifest_url(uri)
-    local = _local_file(url)
+    local = local_path(url)
     return local if local is not None else cache_path_for(url)
 
 
@@ -226,12 +226,12 @@ def digest_files(manifest: str | os.PathLike[str]) -> list[Path]:
 def resolve_ml5_uri(uri: str, context: ResolveContext) -> Path:
     """Weight source for ``ml5+<url of manifest.json>``: fetch the manifest and its files, return its path.
 
-    Every file goes through :func:`zoo.hub.fetch_file`, so the checkpoint lands in one cache folder
+    Every file goes through :func:`zoo.weights.hub.fetch_file`, so the checkpoint lands in one cache folder
     (``weights/<host>/<path>/``), a seeded cache or ``ml5+file://`` mirror works offline, and
     ``ZOO_OFFLINE=1`` is honoured. The hub checks the catalog's ``sha256`` (see :func:`digest_files`)
     on first use and remembers the result.
     """
-    from zoo.hub import fetch_file
+    from zoo.weights.hub import fetch_file
 
     url = _manifest_url(uri)
     offline, progress = context.offline, context.progress

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoo.plugins import components
+from zoo.registry.manager import components
 from zoo.training.config import Option, TrainingError
 from zoo.training.data import item_rng, list_images, load_rgb, to_tensor
 from zoo.training.run import load_pretrained

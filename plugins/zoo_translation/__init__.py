@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from zoo.components import Architecture, Loss, Task, WeightFormat
-from zoo.hookspecs import hookimpl
+from zoo.registry.records import Architecture, Loss, Task, WeightFormat
+from zoo.registry.hookspecs import hookimpl
 
 _NETWORKS = "zoo_translation.networks"
 _LOSSES = "zoo_translation.losses"

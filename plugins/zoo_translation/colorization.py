@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
-from zoo.pipeline import ImagePipeline
+from zoo.inference.pipeline import ImagePipeline
 from zoo.training.config import Option
 from zoo.training.data import ImageFolderDataset
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Mapping
 import torch
 from torch import nn
 
-from zoo.plugins import components, get_manager
+from zoo.registry.manager import components, get_manager
 from zoo.training.config import Option, TrainingError
 from zoo.training.data import PREPROCESS, AlignedDataset, UnalignedDataset
 from zoo.training.run import load_pretrained

@@ -10,7 +10,7 @@ from bench_helpers import PLUGIN_DIR
 @pytest.fixture
 def tiny_zoo(monkeypatch):
     """A fresh plugin manager that also loads ``plugin_dir`` (``ZOO_PLUGINS_DIR``), offline, no ../shared data."""
-    from zoo.plugins import ZooPluginManager, use_manager
+    from zoo.registry.manager import ZooPluginManager, use_manager
 
     monkeypatch.setenv("ZOO_PLUGINS_DIR", str(PLUGIN_DIR))
     monkeypatch.setenv("ZOO_OFFLINE", "1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.catalog import Catalog, read_catalog_file
+from zoo.registry.catalog import Catalog, read_catalog_file
 from zoo.errors import CatalogError, UnknownNameError
 
 GOOD = """

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from toy_plugin import Toy, toy_weights, write_toy_catalog
 
-from zoo import hub
+from zoo.weights import hub
 from zoo.cli import main
-from zoo.serialization import save_state_dict
+from zoo.weights.serialization import save_state_dict
 
 
 @pytest.fixture

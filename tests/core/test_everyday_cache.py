@@ -14,10 +14,10 @@ import torch
 from toy_plugin import Toy, toy_weights, write_toy_catalog
 
 import zoo
-from zoo import hub
+from zoo.weights import hub
 from zoo.cli import main
-from zoo.hub import ChecksumMismatchError, cache_path_for
-from zoo.serialization import save_state_dict
+from zoo.weights.hub import ChecksumMismatchError, cache_path_for
+from zoo.weights.serialization import save_state_dict
 
 ML5_WAVE = ("https://raw.githubusercontent.com/ml5js/ml5-data-and-models/main/models/style-transfer/wave/"
             "manifest.json")
@@ -154,7 +154,7 @@ def test_a_tampered_vdsr_file_copied_into_the_cache_is_refused(shared_path, monk
 
 def test_cache_rm_takes_globs_and_says_when_nothing_matched(tmp_path, monkeypatch):
     from zoo.cli import main
-    from zoo.hub import weights_dir
+    from zoo.weights.hub import weights_dir
 
     target = weights_dir() / "github.com" / "pytorch-vdsr" / "model.pth"
     target.parent.mkdir(parents=True)

@@ -14,7 +14,7 @@ from toy_plugin import Toy, toy_weights, write_toy_catalog
 import zoo
 from zoo.cli import main
 from zoo.errors import WeightsError
-from zoo.serialization import load_checkpoint, save_state_dict
+from zoo.weights.serialization import load_checkpoint, save_state_dict
 
 
 def test_list_task_families_aliases_and_several_patterns(capsys):
@@ -62,7 +62,7 @@ def test_list_has_a_weights_here_column(empty_zoo_manager, tmp_path, capsys):
     header, *rows = capsys.readouterr().out.splitlines()
     row = next(r for r in rows if r.startswith("toy-x2 "))
     assert header.split()[-2:] == ["weights", "here"] and row.split()[-1] == "-"
-    cached = zoo.hub.cache_path_for(url)
+    cached = zoo.weights.hub.cache_path_for(url)
     cached.parent.mkdir(parents=True)
     cached.write_bytes(weights.read_bytes())
     assert main(["list", "--json"]) == 0

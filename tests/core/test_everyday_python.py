@@ -15,9 +15,9 @@ from toy_plugin import Toy, toy_weights, write_toy_catalog
 
 import zoo
 from zoo.errors import ImageInputError, ZooError
-from zoo.options import OptionError
-from zoo.pipeline import size_batches
-from zoo.serialization import save_state_dict
+from zoo.errors import OptionError
+from zoo.inference.pipeline import size_batches
+from zoo.weights.serialization import save_state_dict
 
 
 @pytest.fixture

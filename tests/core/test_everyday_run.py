@@ -143,8 +143,8 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(command):
 
 
 def test_suffix_ext_and_report_are_checked_before_anything_runs(tmp_path):
-    from zoo.options import OptionError
-    from zoo.runner import plan_outputs
+    from zoo.errors import OptionError
+    from zoo.inference.runner import plan_outputs
 
     (tmp_path / "in").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "in" / "x.png")
@@ -156,7 +156,7 @@ def test_suffix_ext_and_report_are_checked_before_anything_runs(tmp_path):
 
 
 def test_a_run_repeated_in_place_skips_its_earlier_outputs(tmp_path):
-    from zoo.runner import plan_outputs
+    from zoo.inference.runner import plan_outputs
 
     folder = tmp_path / "imgs"
     folder.mkdir()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from zoo import hub
-from zoo.catalog import Entry, WeightSpec
+from zoo.weights import hub
+from zoo.registry.catalog import Entry, WeightSpec
 from zoo.errors import WeightsError, WeightsUnavailableError
 
 PAYLOAD = os.urandom(300_000)
@@ -61,7 +61,7 @@ def test_four_processes_download_one_good_file(http_server):
     server.files["/shared.pth"] = PAYLOAD
     server.slow = 0.02
     url = f"{base}/shared.pth"
-    code = f"from zoo.hub import fetch_file; print(fetch_file({url!r}, sha256={SHA!r}, progress=False))"
+    code = f"from zoo.weights.hub import fetch_file; print(fetch_file({url!r}, sha256={SHA!r}, progress=False))"
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=os.environ.copy()) for _ in range(4)]
     outputs = [p.communicate(timeout=120) for p in procs]

@@ -13,7 +13,7 @@ from toy_plugin import Toy, ToyUpscaler, toy_weights, write_toy_catalog
 import zoo
 from zoo.errors import ImageInputError, WeightsError
 from zoo.images import read_image, save_image
-from zoo.serialization import save_state_dict
+from zoo.weights.serialization import save_state_dict
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.catalog import parse_entry, read_catalog_file
+from zoo.registry.catalog import parse_entry, read_catalog_file
 from zoo.cli import main
 from zoo.errors import CatalogError, ComponentArgumentsError, UnknownNameError
 
@@ -42,7 +42,7 @@ def test_components_command_and_python_accessors(zoo_manager, capsys):
     assert {row["kind"] for row in rows} >= {"architecture", "loss", "task", "weight_format", "weight_source"}
     assert {"cycle_consistency", "cycle_identity", "junyanz_gan", "junyanz_gradient_penalty", "gan", "l1"} <= set(
         zoo.list_components("loss"))
-    assert set(zoo.list_components()) == set(zoo.components.RECORD_KINDS)
+    assert set(zoo.list_components()) == set(zoo.registry.records.RECORD_KINDS)
     assert zoo.get_component("architecture", "rrdbnet").provider == "sr"
     net = zoo.get_architecture("rrdbnet", num_feat=8, num_block=1, num_grow_ch=4)
     assert type(net).__name__ == "RRDBNet"

@@ -11,8 +11,8 @@ from torch import nn
 
 import zoo
 from zoo.cli import main
-from zoo.plugins import ZooPluginManager, use_manager
-from zoo.serialization import save_state_dict
+from zoo.registry.manager import ZooPluginManager, use_manager
+from zoo.weights.serialization import save_state_dict
 from zoo.testing import check_plugin
 
 

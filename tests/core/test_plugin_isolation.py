@@ -15,7 +15,7 @@ import pytest
 
 import zoo
 from zoo.errors import PluginError
-from zoo.plugins import ZooPluginManager, ZooPluginWarning, use_manager
+from zoo.registry.manager import ZooPluginManager, ZooPluginWarning, use_manager
 from zoo.testing import write_dist_info
 
 HEADER = "import zoo\nfrom pathlib import Path\n"
@@ -268,7 +268,7 @@ def test_an_entry_point_named_like_a_builtin_never_replaces_it(tmp_path, monkeyp
 
 
 def test_new_plugin_refuses_the_name_of_a_builtin(tmp_path):
-    from zoo.cli_plugins import scaffold
+    from zoo.cli.plugins import scaffold
 
     with pytest.raises(zoo.ZooError, match="plugin name 'sr' is taken"):
         scaffold("sr", tmp_path)

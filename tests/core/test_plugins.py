@@ -12,7 +12,7 @@ import pytest
 
 import zoo
 from zoo.errors import PluginError
-from zoo.plugins import ZooPluginManager, ZooPluginWarning
+from zoo.registry.manager import ZooPluginManager, ZooPluginWarning
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "zoo-example-plugin"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from zoo.errors import WeightsError
-from zoo.serialization import load_checkpoint, save_state_dict
+from zoo.weights.serialization import load_checkpoint, save_state_dict
 
 
 class _Payload:

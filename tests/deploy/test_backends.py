@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.backends import BackendError, OnnxRuntimeNetwork
+from zoo.inference.backends import BackendError, OnnxRuntimeNetwork
 
 torch.set_num_threads(2)
 
@@ -31,13 +31,13 @@ def test_onnxruntime_backend_matches_eager_and_caches_the_export(tmp_path, capsy
     assert "exported for the onnxruntime backend" in capsys.readouterr().err
     a, b = eager(image).astype(int), fast(image).astype(int)
     assert a.shape == b.shape == (52, 68, 3) and np.abs(a - b).max() <= 1
-    cached = sorted((zoo.hub.zoo_home() / "exports" / "realesr-animevideov3").glob("*.onnx"))
+    cached = sorted((zoo.weights.hub.zoo_home() / "exports" / "realesr-animevideov3").glob("*.onnx"))
     assert len(cached) == 1
     zoo.load("realesr-animevideov3", weights=weights, infer_architecture=True, backend="onnxruntime")
     assert "exported" not in capsys.readouterr().err  # second load: from the cache
     # other weights: another cache key
     zoo.load("realesr-animevideov3", weights=_weights(tmp_path, 1), infer_architecture=True, backend="onnxruntime")
-    assert len(list((zoo.hub.zoo_home() / "exports" / "realesr-animevideov3").glob("*.onnx"))) == 2
+    assert len(list((zoo.weights.hub.zoo_home() / "exports" / "realesr-animevideov3").glob("*.onnx"))) == 2
 
 
 def test_compile_backend_wraps_the_network(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.api import build_model, get_entry
+from zoo.registry.lookup import build_model, get_entry
 from zoo.export import ExportError, export_network, read_export_metadata
 
 torch.set_num_threads(2)
@@ -136,7 +136,7 @@ def test_convert_to_safetensors_round_trip(tmp_path):
     from safetensors import safe_open
 
     from zoo.cli import main
-    from zoo.hub import sha256_of
+    from zoo.files import sha256_of
     from zoo_sr.archs import SRVGGNetCompact
 
     torch.manual_seed(0)
@@ -159,7 +159,7 @@ def test_convert_to_safetensors_round_trip(tmp_path):
                                           ({"tolerance": -1.0}, "tolerance must be a positive number")])
 def test_export_options_are_checked_before_exporting(tmp_path, kwargs, says):
     from zoo.export import export_model
-    from zoo.options import OptionError
+    from zoo.errors import OptionError
 
     with pytest.raises(OptionError, match=says):
         export_model("espcn-x3-t91", tmp_path / "m.onnx", **kwargs)

@@ -1,4 +1,4 @@
-"""Checkpoint format detection and architecture inference (zoo.formats) through zoo.load."""
+"""Checkpoint format detection and architecture inference (zoo.weights.formats) through zoo.load."""
 
 from __future__ import annotations
 

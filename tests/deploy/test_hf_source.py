@@ -11,7 +11,7 @@ import torch
 
 import zoo
 from zoo import WeightsUnavailableError, hookimpl
-from zoo.hf import parse_hf_uri
+from zoo.weights.hf import parse_hf_uri
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

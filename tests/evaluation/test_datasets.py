@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from zoo import datasets as ds
-from zoo.components import DataSource, Dataset
+from zoo.registry.records import DataSource, Dataset
 from zoo.errors import UnknownNameError, WeightsError
 
 
@@ -214,7 +214,7 @@ def http_root(tmp_path):
 
 
 def test_download_checks_sha256_and_unpacks_into_the_cache(http_root):
-    from zoo.hub import sha256_of
+    from zoo.files import sha256_of
 
     root, base = http_root
     archive = _zip(root / "Tiny_SR.zip", {"Tiny/image_SRF_4/img_001_SRF_4_HR.png": _png_bytes(1),

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 import zoo
-from zoo.catalog import parse_entry
+from zoo.registry.catalog import parse_entry
 from zoo.errors import CatalogError, UnknownNameError, ZooError
 from zoo.evaluation import evaluate, protocol_for, published_value
-from zoo.pipeline import ImagePipeline
+from zoo.inference.pipeline import ImagePipeline
 
 ALEX_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 INCEPTION_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
@@ -120,7 +120,7 @@ def test_scale_override_for_a_multi_scale_entry():
 
 
 def test_paired_translation_rows(paired_folder, tmp_path, monkeypatch):
-    from zoo import evaluation_runners
+    from zoo.evaluation import runners as evaluation_runners
     from zoo.metrics.inception import InceptionFeatures
     from zoo.metrics.random_weights import random_inception_state_dict
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from zoo.plugins import ZooPluginManager
+from zoo.registry.manager import ZooPluginManager
 
 BUILT_IN = {"zoo", "translation", "sr", "style"}
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "losses.md"

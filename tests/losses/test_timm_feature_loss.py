@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.errors import WeightsUnavailableError
-from zoo.hub import cache_path_for
+from zoo.weights.hub import cache_path_for
 from zoo.losses.pixel import LossConfigError
 from zoo.losses.timm_features import TimmFeatureLoss, official_weight_urls
 

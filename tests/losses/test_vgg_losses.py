@@ -15,7 +15,7 @@ import torchvision
 from torch import nn
 
 from zoo.errors import WeightsError, WeightsUnavailableError
-from zoo.hub import cache_path_for
+from zoo.weights.hub import cache_path_for
 from zoo.losses.pixel import LossConfigError
 from zoo.losses.vgg import GramStyleLoss, VGGFeatures, VGGPerceptualLoss, gram_matrix, vgg_layer_names
 

@@ -111,7 +111,7 @@ def test_checkpoint_layout_is_checked(inception_sd):
 
 
 def test_missing_weights_are_reported(monkeypatch, inception_sd):
-    from zoo.hub import cache_path_for
+    from zoo.weights.hub import cache_path_for
 
     monkeypatch.setenv("ZOO_OFFLINE", "1")
     ok, why = available("fid")

@@ -12,7 +12,7 @@ from zoo.errors import ImageInputError, WeightsError, WeightsUnavailableError
 from zoo.metrics.lpips import LPIPS
 from zoo.metrics.random_weights import random_trunk_state_dict
 from zoo.metrics.weights import BACKBONES, packaged_lpips_head
-from zoo.serialization import load_checkpoint
+from zoo.weights.serialization import load_checkpoint
 
 lpips_ref = pytest.importorskip("lpips")
 
@@ -140,7 +140,7 @@ def test_missing_backbone_is_actionable(monkeypatch):
 
 def test_pretrained_load_from_cache_checks_the_hash(tmp_path):
     """A cached file under the official name must have a sha256 starting with the name's digits."""
-    from zoo.hub import cache_path_for
+    from zoo.weights.hub import cache_path_for
 
     spec = BACKBONES["alex"]
     dest = cache_path_for(spec.url)

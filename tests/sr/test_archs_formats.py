@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from zoo.api import load_weights
-from zoo.catalog import Entry, WeightSpec
+from zoo.weights.loading import load_weights
+from zoo.registry.catalog import Entry, WeightSpec
 from zoo.errors import WeightsError
-from zoo.hub import ResolvedWeights
+from zoo.weights.hub import ResolvedWeights
 from zoo_sr.adapters import adapt_basicsr, adapt_esrgan_original
 from zoo_sr.archs import MSRResNet, RRDBNet, SRVGGNetCompact
 

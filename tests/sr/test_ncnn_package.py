@@ -12,10 +12,10 @@ import pytest
 import torch
 
 import zoo
-from zoo.catalog import WeightSpec
+from zoo.registry.catalog import WeightSpec
 from zoo.errors import WeightsError, WeightsUnavailableError
-from zoo.hub import ResolveContext, cache_path_for, weights_dir
-from zoo.serialization import load_checkpoint
+from zoo.weights.hub import ResolveContext, cache_path_for, weights_dir
+from zoo.weights.serialization import load_checkpoint
 from zoo_sr import ncnn_convert
 from zoo_sr.archs import RRDBNet
 from zoo_sr.ncnn import FP16_TAG, load_ncnn, parse_param

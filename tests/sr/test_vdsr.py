@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import zoo
-from zoo.catalog import Entry, Processing
+from zoo.registry.catalog import Entry, Processing
 from zoo.metrics.psnr_ssim import rgb2ycbcr, ycbcr2rgb
 from zoo_sr.imresize import imresize
 from zoo_sr.vdsr import VDSR, VDSRPipeline, rgb_to_ycbcr, ycbcr_to_rgb

@@ -12,7 +12,7 @@ from PIL import Image
 import zoo
 from zoo.errors import WeightsError
 from zoo.metrics.psnr_ssim import psnr, to_y_channel
-from zoo.serialization import load_checkpoint
+from zoo.weights.serialization import load_checkpoint
 from zoo_sr.imresize import imresize
 from zoo_sr.vdsr import VDSR, VDSRPipeline, read_vdsr_checkpoint
 
@@ -63,7 +63,7 @@ def test_catalog_entry_resolves_from_a_seeded_cache_offline(shared_path, zoo_man
     """A user behind a firewall copies the file to the cache path of the catalog URL; nothing is downloaded."""
     import shutil
 
-    from zoo.hub import cache_path_for
+    from zoo.weights.hub import cache_path_for
 
     spec = zoo.get_entry("vdsr-x2x3x4").weights[0]
     target = cache_path_for(spec.uri, spec.file_name)

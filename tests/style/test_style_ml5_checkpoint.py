@@ -15,7 +15,7 @@ import torch
 
 import zoo
 from zoo.errors import WeightsError, WeightsUnavailableError
-from zoo.hub import cache_path_for
+from zoo.weights.hub import cache_path_for
 from zoo_style.engstrom_net import EngstromStyleNet
 from zoo_style.ml5_checkpoint import (checkpoint_digest, read_manifest, read_ml5_checkpoint, variable_name,
                                       write_ml5_checkpoint)

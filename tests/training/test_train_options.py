@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 import tiny_data
 from zoo.cli import main
-from zoo.plugins import components
+from zoo.registry.manager import components
 from zoo.training import ConfigError, TrainingError, prepare, register_run, train
 from zoo.training.config import Option, parse_overrides, resolve_options
 from zoo.training.state import load_checkpoint

@@ -94,7 +94,7 @@ def test_task_trains_and_loads(case: str, data: dict[str, Path], tmp_path: Path,
 @pytest.mark.shared
 def test_run_folder_is_a_plugin_dir(data: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
     """ZOO_PLUGINS_DIR=RUN makes the trained entry visible to a fresh zoo (zoo run / bench / export use it)."""
-    from zoo.plugins import ZooPluginManager, use_manager
+    from zoo.registry.manager import ZooPluginManager, use_manager
 
     task, layout, options = CASES["espcn"]
     threads = torch.get_num_threads()

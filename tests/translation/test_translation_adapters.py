@@ -8,7 +8,7 @@ from junyanz_helpers import build, config_from_title, legacy_checkpoint, randomi
 from torch import nn
 
 from zoo.errors import WeightsError
-from zoo.serialization import load_checkpoint
+from zoo.weights.serialization import load_checkpoint
 from zoo_translation.adapters import adapt_junyanz_state_dict, infer_architecture, infer_resnet_blocks
 from zoo_translation.networks import ResnetGenerator, UnetGenerator
 

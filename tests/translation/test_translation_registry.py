@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from zoo.catalog import read_catalog_file
+from zoo.registry.catalog import read_catalog_file
 from zoo.testing import check_plugin
 
 REGISTRY = Path(__file__).resolve().parents[2] / "registry.yaml"

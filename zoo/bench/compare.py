@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from .suite import SuiteError
+from zoo.bench.suite import SuiteError
 
 HIGHER_IS_BETTER = ("psnr", "ssim", "is", "inception")
 

@@ -10,7 +10,14 @@ import html
 import io
 from typing import Any, Mapping, Sequence
 
-from .report import COMPARISON_COLUMNS, MICRO_COLUMNS, QUALITY_COLUMNS, SPEED_COLUMNS, display_rows, summary_lines
+from zoo.bench.tables import (
+    COMPARISON_COLUMNS,
+    MICRO_COLUMNS,
+    QUALITY_COLUMNS,
+    SPEED_COLUMNS,
+    display_rows,
+    summary_lines,
+)
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1600px;

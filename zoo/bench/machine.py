@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
+from zoo import __version__
+
 #: substring of ``torch.cuda.get_device_name()`` (checked in order) -> dense TFLOP/s per dtype
 GPU_PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
     ("H200", {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9}),
@@ -39,7 +41,7 @@ def parse_peak_env(text: str | None) -> dict[str, float]:
         try:
             out[key.strip()] = float(value)
         except ValueError:
-            from .suite import SuiteError
+            from zoo.bench.suite import SuiteError
 
             raise SuiteError(f"ZOO_BENCH_PEAK_TFLOPS: {part!r} is not DTYPE=TFLOPS (e.g. bf16=989,fp32=67)") from None
     return out
@@ -93,7 +95,6 @@ def machine_info(device: str) -> dict[str, Any]:
     """Machine, OS, Python, torch, CUDA, driver, GPU, CPU threads and git commit."""
     import torch
 
-    from .. import __version__
 
     info: dict[str, Any] = {
         "hostname": platform.node(), "os": platform.platform(), "python": platform.python_version(),

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .suite import SuiteError
+from zoo.bench.suite import SuiteError
 
 
 def read_micro_json(path: str | Path) -> list[dict[str, Any]]:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .images import grid_sample
-from .speed import one_line
-from .suite import QualitySpec
+from zoo.bench.images import grid_sample
+from zoo.bench.speed import one_line
+from zoo.bench.suite import QualitySpec
+from zoo.errors import WeightsUnavailableError
+from zoo.inference.loading import load
+from zoo.registry.lookup import get_entry
 
 QUALITY_COLUMNS = ("model", "task", "dataset", "metric", "value", "published", "delta", "flavour", "protocol",
                    "n_images", "status")
@@ -35,13 +38,11 @@ def _error_rows(evaluation, entry, spec: QualitySpec, dataset: str | None, statu
 def evaluate_quality(model: str, spec: QualitySpec, *, dataset: str | None, data: Mapping[str, str],
                      device: str, pretrained: str = "auto", weights: str | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rows, image-grid samples) for one model with its real weights; failures become a row, never an exception."""
-    from ..api import get_entry, load
-    from ..errors import WeightsUnavailableError
 
     entry = get_entry(model)
     task = entry.task
     try:
-        from .. import evaluation
+        from zoo import evaluation
     except ImportError:
         return [_row(model, task, dataset, "unavailable: zoo.evaluation is not part of this zoo version")], []
     if pretrained == "false" and weights is None:

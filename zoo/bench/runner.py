@@ -7,6 +7,7 @@ why; Ctrl-C stops after the current model and the report still holds what finish
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import sys
 import time
@@ -14,8 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from .speed import ModelJob, measure_model
-from .suite import Suite
+from zoo.bench.machine import machine_info
+from zoo.bench.quality import evaluate_quality
+from zoo.bench.speed import ModelJob, measure_model
+from zoo.bench.suite import Suite, SuiteError
+from zoo.bench.worker import run_isolated
+from zoo.registry.lookup import get_entry
+from zoo.registry.manager import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP, get_manager
 
 
 @dataclass
@@ -33,7 +39,6 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        from .suite import SuiteError
 
         raise SuiteError(f"device {device!r} asked for, but torch sees no CUDA device (use --device cpu)")
     return device
@@ -71,7 +76,6 @@ def _describe(row: Mapping[str, Any]) -> str:
 def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = None, quality: bool | None = None,
               isolate: bool | None = None, rank: int = 0, world: int = 1) -> RunResult:
     """Measure this rank's share of the suite's models."""
-    from .quality import evaluate_quality
 
     result = RunResult()
     start = time.perf_counter()
@@ -93,7 +97,6 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
                 _log(f"  {spec.name}: its plugin is registered only in this process; measured in-process")
                 job = replace(job, isolated=False)
             if job.isolated:
-                from .worker import run_isolated
 
                 measured = run_isolated(job, suite.timeout_s)
             else:
@@ -129,10 +132,7 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
 
 def loadable_in_child(name: str) -> bool:
     """Whether a fresh interpreter finds the plugin that provides ``name`` (entry point, ZOO_PLUGINS_DIR, core)."""
-    import importlib.metadata
 
-    from ..api import get_entry
-    from ..plugins import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP, get_manager
 
     provider = get_entry(name).provider
     if provider == CORE_PLUGIN_NAME or get_manager().is_builtin(provider):
@@ -165,8 +165,6 @@ def gather(result: RunResult, rank: int, world: int) -> RunResult:
 
 def build_report(suite: Suite, result: RunResult, *, device: str, world: int, argv: list[str]) -> dict[str, Any]:
     """The report's JSON document: everything the page, tables and comparisons are made from."""
-    from .machine import machine_info
-
     order = {m.name: i for i, m in enumerate(suite.models)}
     speed = sorted(result.speed, key=lambda r: order.get(r["model"], len(order)))
     quality = sorted(result.quality, key=lambda r: order.get(r["model"], len(order)))

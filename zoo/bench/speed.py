@@ -21,7 +21,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .suite import BASELINE, Setting
+from zoo.bench.images import grid_sample, tensor_to_pil
+from zoo.bench.machine import device_peak_tflops
+from zoo.bench.suite import BASELINE, Setting
+from zoo.errors import ZooError
+from zoo.images.files import bundled_image
+from zoo.inference.loading import load
+from zoo.inference.pipeline import parse_dtype
+from zoo.registry.lookup import get_entry
+
 
 @dataclass(frozen=True)
 class ModelJob:
@@ -93,9 +101,8 @@ def input_batch(entry: Any, side: int, batch: int, seed: int):
     import torch
     from PIL import Image
 
-    from ..demo import _asset
 
-    image = Image.open(_asset("astronaut_hr.png")).convert("RGB").resize((side, side), Image.BICUBIC)
+    image = Image.open(bundled_image("astronaut_hr.png")).convert("RGB").resize((side, side), Image.BICUBIC)
     if entry.processing.channels == 1:
         image = image.convert("L")
     base = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
@@ -187,9 +194,6 @@ def is_oom(exc: BaseException) -> bool:
 # -- building the model for a setting ----------------------------------------------------------------
 def load_pipeline(job: ModelJob, *, dtype: str = "fp32", backend: str | None = None):
     """The entry's pipeline with real weights when asked/obtainable, else random ones; returns (pipeline, weights)."""
-    from ..api import load
-    from ..errors import ZooError
-
     options: dict[str, Any] = {}
     if backend is not None:
         if "backend" not in inspect.signature(load).parameters:
@@ -214,7 +218,6 @@ def _model_for(setting: Setting, base_pipeline, job: ModelJob):
     """A callable running ``setting`` on model-range input batches, and what the row should say about it."""
     import torch
 
-    from ..pipeline import parse_dtype
 
     dtype = parse_dtype(setting.dtype)
     fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
@@ -281,8 +284,6 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
     """All rows (baseline first) and speed samples for one model; never raises."""
     import torch
 
-    from ..api import get_entry
-    from .machine import device_peak_tflops
 
     torch.manual_seed(job.seed)
     cuda = job.device.startswith("cuda")
@@ -339,8 +340,6 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
 
 def speed_sample(job: ModelJob, entry, out) -> dict[str, Any]:
     """The baseline's output on the first bundled view, as an image-grid sample (no reference)."""
-    from .images import grid_sample, tensor_to_pil
-
     x = input_batch(entry, max(job.size, entry.processing.size_multiple) // entry.processing.size_multiple
                     * entry.processing.size_multiple, 1, job.seed)
     return grid_sample(job.name, "bundled astronaut (speed input)", tensor_to_pil(x[0], entry.processing.value_range),

@@ -8,6 +8,8 @@ A suite is validated field by field; every error names the file and the line of 
 from __future__ import annotations
 
 import fnmatch
+import os
+import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -15,7 +17,8 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from ..errors import ZooError
+from zoo.errors import ZooError
+from zoo.registry.lookup import get_entry, list_models
 
 DEFAULT_SUITE = "cpu-smoke"
 DTYPES = ("fp32", "bf16", "fp16")
@@ -249,9 +252,6 @@ def _datasets(check: _Checker, mapping: Mapping[str, Any], path: str) -> tuple[s
 
 def expand_path(check: _Checker, mapping: Mapping[str, Any], key: str, path: str) -> str | None:
     """A path-like field with ``$VAR``/``${VAR}`` and ``~`` expanded; an unset variable is an error."""
-    import os
-    import re
-
     value = check.get(mapping, key, path, "str")
     if value is None:
         return None
@@ -274,8 +274,6 @@ def _tristate(check: _Checker, mapping: Mapping[str, Any], key: str, path: str, 
 
 
 def _expand_models(check: _Checker, items: Any, catalog_names: Sequence[str] | None) -> tuple[ModelSpec, ...]:
-    from ..api import get_entry, list_models
-
     if not isinstance(items, list) or not items:
         raise check.fail(getattr(items, "line", 0), "models", "expected a non-empty list of names, globs or mappings")
     specs: list[ModelSpec] = []
@@ -430,8 +428,6 @@ def load_suite(path_or_name: str | Path | None = None) -> Suite:
 
 def filter_models(suite: Suite, patterns: Sequence[str], task: str | None) -> Suite:
     """Keep the suite's models matching any of ``patterns`` (globs) and ``task``."""
-    from ..api import get_entry
-
     kept = [m for m in suite.models if (not patterns or any(fnmatch.fnmatchcase(m.name, p) for p in patterns))
             and (task is None or get_entry(m.name).task == task)]
     if not kept:
@@ -441,8 +437,6 @@ def filter_models(suite: Suite, patterns: Sequence[str], task: str | None) -> Su
 
 def adhoc_suite(patterns: Sequence[str], task: str | None, base: Suite) -> Suite:
     """A suite of catalog models matching ``patterns``/``task``, with ``base``'s run parameters."""
-    from ..api import list_models
-
     names: list[str] = []
     for pattern in patterns or [None]:  # type: ignore[list-item]
         found = list_models(pattern, task)

@@ -14,14 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .speed import ModelJob, one_line
+from zoo.bench.speed import ModelJob, _row, measure_model, one_line
+from zoo.bench.suite import BASELINE
 
 
 def run_isolated(job: ModelJob, timeout_s: float) -> dict[str, Any]:
     """Measure ``job`` in a fresh interpreter; a crash or timeout becomes the rows' error."""
-    from .speed import _row  # noqa: PLC0415
-    from .suite import BASELINE
-
     def failed(message: str) -> dict[str, Any]:
         return {"rows": [_row(job, None, s, status=f"error: {message}") for s in (BASELINE, *job.settings)],
                 "samples": []}
@@ -49,7 +47,6 @@ def run_isolated(job: ModelJob, timeout_s: float) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     job_file, result_file = Path(argv[0]), Path(argv[1])
     job = pickle.loads(job_file.read_bytes())  # noqa: S301 - written by our own parent
-    from .speed import measure_model
 
     try:
         result = measure_model(job)

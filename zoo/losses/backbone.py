@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ImageInputError
-from .pixel import LossConfigError
+from zoo.errors import ImageInputError
+from zoo.losses.pixel import LossConfigError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

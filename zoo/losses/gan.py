@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbone import seeded
-from .pixel import LossConfigError
+from zoo.losses.backbone import seeded
+from zoo.losses.pixel import LossConfigError
 
 GAN_TYPES = ("vanilla", "lsgan", "hinge", "wgan", "wgan-gp", "wgan_softplus", "ragan")
 GAN_TYPE_ALIASES = {"wgangp": "wgan-gp", "wgan_gp": "wgan-gp", "bce": "vanilla", "ls": "lsgan",

@@ -12,10 +12,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..errors import WeightsUnavailableError
-from ..metrics.lpips import LPIPS, TRUNKS, canonical_net
-from .backbone import FrozenBackbone, parse_input_range, seeded
-from .pixel import check_reduction
+from zoo.errors import WeightsUnavailableError
+from zoo.losses.backbone import FrozenBackbone, parse_input_range, seeded
+from zoo.losses.pixel import check_reduction
+from zoo.metrics.lpips import LPIPS, TRUNKS, canonical_net
 
 
 class LPIPSLoss(FrozenBackbone):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ImageInputError, ZooError
+from zoo.errors import ImageInputError, ZooError
 
 REDUCTIONS = ("mean", "sum", "none")
 

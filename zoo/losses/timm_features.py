@@ -15,10 +15,18 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from ..errors import WeightsUnavailableError
-from .backbone import (FrozenBackbone, InputNormalizer, check_criterion, check_images, feature_distance, seeded,
-                       torch_hub_prefix)
-from .pixel import LossConfigError
+from zoo.errors import WeightsUnavailableError
+from zoo.losses.backbone import (
+    FrozenBackbone,
+    InputNormalizer,
+    check_criterion,
+    check_images,
+    feature_distance,
+    seeded,
+    torch_hub_prefix,
+)
+from zoo.losses.pixel import LossConfigError
+from zoo.weights.hub import cached_file, fetch_file
 
 HF_FILES = ("model.safetensors", "pytorch_model.bin")  # the names timm tries, in its order
 
@@ -39,8 +47,7 @@ def official_weight_urls(pretrained_cfg: Mapping[str, Any]) -> list[tuple[str, s
 
 def resolve_timm_weights(model_name: str, pretrained_cfg: Mapping[str, Any], *,
                          offline: bool | None = None) -> Path:
-    """A local checkpoint for a timm model: cached, else downloaded through :func:`zoo.hub.fetch_file`."""
-    from ..hub import cached_file, fetch_file
+    """A local checkpoint for a timm model: cached, else downloaded through :func:`zoo.weights.hub.fetch_file`."""
 
     candidates = official_weight_urls(pretrained_cfg)
     if not candidates:

@@ -20,10 +20,19 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-from ..errors import WeightsError, WeightsUnavailableError
-from .backbone import (FrozenBackbone, InputNormalizer, check_criterion, check_images, feature_distance, seeded,
-                       torch_hub_prefix)
-from .pixel import LossConfigError
+from zoo.errors import WeightsError, WeightsUnavailableError
+from zoo.losses.backbone import (
+    FrozenBackbone,
+    InputNormalizer,
+    check_criterion,
+    check_images,
+    feature_distance,
+    seeded,
+    torch_hub_prefix,
+)
+from zoo.losses.pixel import LossConfigError
+from zoo.metrics.weights import WeightFile, resolve
+from zoo.weights.serialization import load_checkpoint
 
 VGG_ARCHS = ("vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn")
 JOHNSON_STYLE_LAYERS = {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
@@ -77,8 +86,6 @@ def _check_arch(arch: str) -> str:
 def load_vgg_state_dict(arch: str, weights: str | os.PathLike[str], *, offline: bool | None = None,
                         what: str = "VGG loss") -> Mapping[str, torch.Tensor]:
     """The torchvision checkpoint for ``arch``: ``"imagenet"`` through the hub, or a local path."""
-    from ..metrics.weights import WeightFile, resolve
-    from ..serialization import load_checkpoint
 
     url = vgg_weights_url(arch)
     spec = WeightFile(arch, url, torch_hub_prefix(url) or "", f"torchvision {arch} ImageNet weights ({what})")

@@ -7,9 +7,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnknownNameError
-from . import weights as metric_weights
-from .result import MetricResult
+from zoo.errors import UnknownNameError
+from zoo.metrics import weights as metric_weights
+from zoo.metrics.data import fingerprint, image_batches, list_images, shard, size_label
+from zoo.metrics.dinov2 import fd_dinov2_folders, weights_status
+from zoo.metrics.fid import FID, KID, feed_folder
+from zoo.metrics.inception import InceptionFeatures
+from zoo.metrics.paired import default_workers, lpips_folders, pixel_folders
+from zoo.metrics.reference import ReferenceStats, cache_path, cached_stats
+from zoo.metrics.result import MetricResult
+from zoo.metrics.stats import distributed_world
 
 METRICS: dict[str, str] = {
     "fid": "Frechet Inception Distance between two folders (or a folder and a statistics .npz); flavour named",
@@ -48,7 +55,6 @@ def available(name: str, **options: Any) -> tuple[bool, str]:
     if name == "fd-dinov2":
         if importlib.util.find_spec("timm") is None:
             return False, "FD-DINOv2 builds the network with timm: pip install timm"
-        from .dinov2 import weights_status
 
         return weights_status()
     if name in ("fid", "kid"):
@@ -66,11 +72,6 @@ def available(name: str, **options: Any) -> tuple[bool, str]:
 
 
 def _feed_folder(metric, side: str, folder, *, batch_size: int, workers: int | None) -> int:
-    from .data import image_batches, list_images, shard
-    from .fid import feed_folder
-    from .paired import default_workers
-    from .stats import distributed_world
-
     files = shard(list_images(folder), *distributed_world())
     device = metric.extractor.device
     workers = default_workers(device) if workers is None else workers
@@ -82,11 +83,6 @@ def fid_reference_stats(folder: str | os.PathLike[str], *, dataset: str | None =
                         offline: bool | None = None, batch_size: int = 50, workers: int | None = None,
                         extractor=None, refresh: bool = False):
     """Real-image statistics of ``folder``; with ``dataset`` they are cached (and reused while the folder is unchanged)."""
-    from .data import fingerprint, list_images, size_label
-    from .fid import FID
-    from .inception import InceptionFeatures
-    from .reference import ReferenceStats, cache_path, cached_stats
-    from .stats import distributed_world
 
     files = list_images(folder)
     fp = fingerprint(files, folder)
@@ -113,9 +109,6 @@ def fid_reference_stats(folder: str | os.PathLike[str], *, dataset: str | None =
 
 def _fid(a, b, *, reference_name: str | None = None, compare_reference: bool = False, batch_size: int = 50,
          workers: int | None = None, **options: Any) -> MetricResult:
-    from .data import list_images
-    from .fid import FID
-    from .reference import ReferenceStats
 
     list_images(a)  # cheap checks first: a bad folder is reported before any weights are loaded
     if Path(b).suffix != ".npz":
@@ -135,9 +128,6 @@ def _fid(a, b, *, reference_name: str | None = None, compare_reference: bool = F
 
 
 def _kid(a, b, *, batch_size: int = 50, workers: int | None = None, **options: Any) -> MetricResult:
-    from .data import list_images
-    from .fid import KID
-
     list_images(a), list_images(b)
     metric = KID(**options)
     _feed_folder(metric, "fake", a, batch_size=batch_size, workers=workers)
@@ -164,13 +154,10 @@ def compute(name: str, a: str | os.PathLike[str], b: str | os.PathLike[str], **o
     if name == "kid":
         return _kid(a, b, **options)
     if name == "fd-dinov2":
-        from .dinov2 import fd_dinov2_folders
 
         return fd_dinov2_folders(a, b, **options)
     if name.startswith("lpips"):
-        from .paired import lpips_folders
 
         return lpips_folders(a, b, net=_lpips_net(name, options), **options)
-    from .paired import pixel_folders
 
     return pixel_folders(name, a, b, **options)

@@ -16,22 +16,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..errors import ImageInputError
-
-IMAGE_SUFFIXES = (".bmp", ".jpg", ".jpeg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")
+from zoo.errors import ImageInputError
+from zoo.images.files import list_images as find_images
 
 
 def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:
     """Image files of ``folder`` sorted by relative path; an error names the folder when there are none."""
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise ImageInputError(f"image folder {root} does not exist or is not a folder")
-    pattern = "**/*" if recursive else "*"
-    files = sorted((p for p in root.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-                   key=lambda p: p.relative_to(root).as_posix())
-    if not files:
-        raise ImageInputError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {root}")
-    return files
+    return find_images(folder, recursive=recursive)
 
 
 def decode_rgb_uint8(path: Path) -> torch.Tensor:

@@ -27,10 +27,14 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from ..errors import ImageInputError, WeightsError, WeightsUnavailableError
-from ..hub import cache_path_for, cached_file, fetch_file
-from .inception import default_device, reference_precision
-from .stats import GaussianStats, frechet_distance
+from zoo.errors import ImageInputError, WeightsError, WeightsUnavailableError
+from zoo.metrics.data import decode_rgb_uint8, list_images
+from zoo.metrics.inception import default_device, reference_precision
+from zoo.metrics.result import MetricResult
+from zoo.metrics.stats import GaussianStats, frechet_distance
+from zoo.metrics.weights import file_sha256
+from zoo.weights.hub import cache_path_for, cached_file, fetch_file
+from zoo.weights.serialization import load_checkpoint
 
 MODEL_NAME = "vit_large_patch14_dinov2.lvd142m"
 INPUT_SIZE = 224
@@ -82,7 +86,6 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    from ..serialization import load_checkpoint
 
     return dict(load_checkpoint(path))
 
@@ -108,7 +111,6 @@ class DINOv2Features:
         if state_dict is None:
             path = resolve_weights(weights, offline=offline)
             state_dict = read_state_dict(path)
-            from .weights import file_sha256
 
             self.weights = {"file": path.name, "sha256": file_sha256(path), "verified": None}
         else:
@@ -184,8 +186,6 @@ def fd_dinov2_from_features(a: torch.Tensor, b: torch.Tensor) -> float:
 def fd_dinov2_folders(folder_a, folder_b, *, device=None, weights=None, offline: bool | None = None,
                       batch_size: int = 32, precision: str = "fp32", extractor: DINOv2Features | None = None):
     """FD-DINOv2 between the images of two folders (a: generated, b: real)."""
-    from .data import decode_rgb_uint8, list_images
-    from .result import MetricResult
 
     files_a, files_b = list_images(folder_a), list_images(folder_b)
     extractor = extractor or DINOv2Features(device=device, weights=weights, offline=offline, precision=precision)

@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ImageInputError, WeightsError
-from . import weights as metric_weights
+from zoo.errors import ImageInputError, WeightsError
+from zoo.metrics import weights as metric_weights
+from zoo.weights.serialization import load_checkpoint
 
 INPUT_SIZE = 299
 DIMS = (64, 192, 768, 2048)
@@ -79,7 +80,12 @@ class FIDInceptionV3(nn.Module):
         if dims not in DIMS:
             raise ValueError(f"FID feature dims must be one of {DIMS}, got {dims}")
         import torchvision
-        from pytorch_fid.inception import FIDInceptionA, FIDInceptionC, FIDInceptionE_1, FIDInceptionE_2
+        from pytorch_fid.inception import (
+            FIDInceptionA,
+            FIDInceptionC,
+            FIDInceptionE_1,
+            FIDInceptionE_2,
+        )
 
         net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
         net.Mixed_5b = FIDInceptionA(192, pool_features=32)
@@ -178,7 +184,6 @@ class InceptionFeatures:
             self.model.load_reference_state_dict(state_dict)
             self.weights = {"file": "<state_dict>", "sha256": None, "verified": False}
         else:
-            from ..serialization import load_checkpoint
 
             resolved = metric_weights.resolve(
                 metric_weights.FID_INCEPTION, weights, offline=offline,

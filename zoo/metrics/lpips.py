@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ImageInputError, WeightsError
-from . import weights as metric_weights
+from zoo.errors import ImageInputError, WeightsError
+from zoo.metrics import weights as metric_weights
+from zoo.weights.serialization import load_checkpoint
 
 # ImageNet mean/std re-expressed for inputs in [-1, 1]: (2*mean - 1) and 2*std, rounded as lpips does.
 SHIFT = (-0.030, -0.088, -0.188)
@@ -177,8 +178,6 @@ def _unit_normalize(f: torch.Tensor) -> torch.Tensor:
 
 
 def _read_state_dict(path) -> Mapping[str, torch.Tensor]:
-    from ..serialization import load_checkpoint
-
     return load_checkpoint(path)
 
 

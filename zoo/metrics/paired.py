@@ -13,9 +13,19 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .data import ImagePairs, collate_pairs, make_loader, pair_by_stem, to_uint8
-from .lpips import LPIPS
-from .result import MetricResult
+from zoo.errors import ImageInputError
+from zoo.metrics import psnr_ssim
+from zoo.metrics.data import (
+    ImagePairs,
+    collate_pairs,
+    decode_rgb_uint8,
+    make_loader,
+    pair_by_stem,
+    to_uint8,
+)
+from zoo.metrics.inception import default_device, reference_precision
+from zoo.metrics.lpips import LPIPS
+from zoo.metrics.result import MetricResult
 
 
 class LPIPSMetric:
@@ -28,7 +38,6 @@ class LPIPSMetric:
     def __init__(self, net: str = "alex", version: str = "0.1", *, device: str | torch.device | None = None,
                  value_range: Sequence[float] = (0.0, 1.0), backbone_weights: str | os.PathLike[str] | None = None,
                  offline: bool | None = None, model: LPIPS | None = None) -> None:
-        from .inception import default_device
 
         self.device = torch.device(device) if device is not None else default_device()
         self.model = (model or LPIPS(net, version, input_range=(0, 1), backbone_weights=backbone_weights,
@@ -51,8 +60,6 @@ class LPIPSMetric:
     @torch.inference_mode()
     def update(self, a, b, names: Sequence[str] | None = None) -> torch.Tensor:
         """Add pairs (equal-shaped (N,3,H,W) tensors, or lists of per-pair tensors); returns their values."""
-        from .inception import reference_precision
-
         values = []
         for x, y in zip(self._unit(a, "first images"), self._unit(b, "second images"), strict=True):
             with reference_precision(self.device):
@@ -97,15 +104,11 @@ def lpips_folders(folder_a, folder_b, *, net: str = "alex", version: str = "0.1"
 
 def pixel_folders(name: str, folder_a, folder_b, *, crop_border: int = 0, test_y_channel: bool = False) -> MetricResult:
     """Mean PSNR or SSIM (SR-paper conventions of :mod:`zoo.metrics.psnr_ssim`) over same-named images."""
-    from . import psnr_ssim
-    from .data import decode_rgb_uint8
-
     fn = {"psnr": psnr_ssim.psnr, "ssim": psnr_ssim.ssim}[name]
     per_image = {}
     for a, b in pair_by_stem(folder_a, folder_b):
         x, y = decode_rgb_uint8(a), decode_rgb_uint8(b)
         if x.shape != y.shape:
-            from ..errors import ImageInputError
 
             raise ImageInputError(f"{a} ({x.shape[2]}x{x.shape[1]}) and {b} ({y.shape[2]}x{y.shape[1]}) differ in size")
         per_image[a.stem] = fn(x.numpy(), y.numpy(), crop_border=crop_border, test_y_channel=test_y_channel,

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ImageInputError
+from zoo.errors import ImageInputError
 
 # MATLAB rgb2ycbcr, for R, G, B in [0, 1]: [Y, Cb, Cr] * 255 = OFFSET + MATRIX @ [R, G, B]
 YCBCR_MATRIX = np.array([[65.481, 128.553, 24.966],

@@ -16,8 +16,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import ZooError
-from ..hub import atomic_path, zoo_home
+from zoo.errors import ZooError
+from zoo.files import atomic_path
+from zoo.weights.hub import zoo_home
 
 META_KEYS = ("flavour", "dims", "precision", "weights_sha256")
 

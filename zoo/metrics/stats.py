@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 
-
 @dataclass
 class GaussianStats:
     """Running float64 sums of features: ``total`` (d,), ``outer`` (d, d) and ``count``."""

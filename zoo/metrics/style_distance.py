@@ -21,9 +21,10 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..errors import ImageInputError
-from . import weights as metric_weights
-from .inception import default_device, reference_precision
+from zoo.errors import ImageInputError
+from zoo.metrics import weights as metric_weights
+from zoo.metrics.inception import default_device, reference_precision
+from zoo.weights.serialization import load_checkpoint
 
 TAPS = {3: "relu1_2", 8: "relu2_2", 15: "relu3_3", 22: "relu4_3"}  # indices into torchvision vgg16.features
 CONTENT_TAP = "relu2_2"
@@ -47,7 +48,6 @@ class StyleDistance:
         self.device = torch.device(device) if device is not None else default_device()
         self.trunk: nn.Sequential = torchvision.models.vgg16(weights=None).features[: max(TAPS) + 1]
         if state_dict is None:
-            from ..serialization import load_checkpoint
 
             resolved = metric_weights.resolve(metric_weights.BACKBONES["vgg"], weights, offline=offline,
                                               override_hint="metric_weights={'vgg16': PATH} in zoo.evaluation")

@@ -1,7 +1,7 @@
 """Weight files the metrics need: where they come from, how they are checked, whether they are here.
 
 Backbones (torchvision ImageNet nets for LPIPS, the FID Inception) come from their official URLs
-through :func:`zoo.hub.fetch_file`. Their file names carry the first 8 hex digits of the file's
+through :func:`zoo.weights.hub.fetch_file`. Their file names carry the first 8 hex digits of the file's
 sha256 (the torch.hub convention); the full digest is not published, so the prefix is what we check.
 The LPIPS linear heads ship inside the ``lpips`` wheel (a dependency); their full sha256 is known.
 """
@@ -13,8 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import WeightsError, WeightsUnavailableError
-from ..hub import cached_file, cache_path_for, fetch_file, sha256_of
+from zoo.errors import WeightsError, WeightsUnavailableError
+from zoo.files import sha256_of
+from zoo.weights.hub import cache_path_for, cached_file, fetch_file
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from ..errors import ZooError
+from zoo.errors import ZooError
 
 
 class ConfigError(ZooError, ValueError):

@@ -21,9 +21,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler
 
-from .config import TrainingError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm")
+from zoo.images.files import list_images as find_images
+from zoo.training.config import TrainingError
 
 
 def sample_seed(seed: int, epoch: int, position: int) -> int:
@@ -60,14 +59,8 @@ class ResumableSampler(DistributedSampler):
 
 
 def list_images(folder: str | Path, what: str = "images") -> list[Path]:
-    """Image files under ``folder`` (recursively, sorted); an error naming the folder if there are none."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise TrainingError(f"{what}: {folder} is not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-    if not files:
-        raise TrainingError(f"{what}: no images ({', '.join(IMAGE_EXTENSIONS)}) under {folder}")
-    return files
+    """Image files under ``folder`` (recursively, sorted); a :class:`TrainingError` naming ``what`` if none."""
+    return find_images(folder, recursive=True, what=what, error=TrainingError)
 
 
 def load_rgb(path: Path) -> Image.Image:

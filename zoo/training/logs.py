@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..hub import atomic_path
+from zoo.files import atomic_path
 
 
 class CSVLog:

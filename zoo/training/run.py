@@ -16,10 +16,21 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..errors import UnknownNameError, WeightsUnavailableError, ZooError
-from ..hookspecs import hookimpl
-from ..hub import atomic_path
-from .config import ConfigError, TrainingError, load_config_file, parse_overrides, resolve_options
+from zoo.errors import UnknownNameError, WeightsUnavailableError, ZooError
+from zoo.files import atomic_path
+from zoo.registry.catalog import Processing
+from zoo.registry.hookspecs import hookimpl
+from zoo.registry.manager import get_manager
+from zoo.training.config import (
+    ConfigError,
+    TrainingError,
+    load_config_file,
+    parse_overrides,
+    resolve_options,
+)
+from zoo.training.state import is_distributed, load_checkpoint
+from zoo.weights.hub import resolve_weights
+from zoo.weights.loading import load_weights
 
 PLUGIN_FILE = "zoo_run_plugin.py"
 CATALOG_FILE = "catalog.yaml"
@@ -39,8 +50,6 @@ def zoo_register_catalogs(register):
 
 def resolve_target(target: str) -> tuple[Any, str, type]:
     """``(entry or None, task name, trainer class)`` for a catalog entry or a task name."""
-    from ..plugins import get_manager
-
     manager = get_manager()
     tasks = manager.components("task")
     entry = None
@@ -106,7 +115,6 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
     checkpoint = None
     ckpt_path = out / "checkpoints" / "last.pt"
     if resume:
-        from .state import load_checkpoint
 
         checkpoint = load_checkpoint(ckpt_path)
         if checkpoint.get("task") != task_name:
@@ -137,7 +145,6 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
 def finish(trainer: Any, result: Mapping[str, Any]) -> dict[str, Any]:
     """Write the run's catalog entry (rank 0) and leave the process group."""
     catalog = write_catalog(trainer, result.get("val") or {}) if trainer.is_main else trainer.out / CATALOG_FILE
-    from .state import is_distributed
 
     if is_distributed():
         import torch.distributed as dist
@@ -159,9 +166,6 @@ def _step_of(path: Path) -> Any:
 
 def load_pretrained(trainer: Any, model: Any) -> None:
     """Load the trainer's entry's weights into ``model`` (fine-tuning); a clear error when they are unreachable."""
-    from ..api import load_weights
-    from ..hub import resolve_weights
-
     entry = trainer.entry
     try:
         resolved = resolve_weights(entry, trainer.pretrained_weights, progress=trainer.is_main)
@@ -193,9 +197,7 @@ def _plain(value: Any) -> Any:
 
 
 def processing_dict(processing: Any) -> dict[str, Any]:
-    """A :class:`~zoo.catalog.Processing` (or mapping) as catalog YAML, defaults left out."""
-    from ..catalog import Processing
-
+    """A :class:`~zoo.registry.catalog.Processing` (or mapping) as catalog YAML, defaults left out."""
     if isinstance(processing, Mapping):
         return _plain(processing)
     default = Processing()
@@ -240,8 +242,6 @@ class _RunCatalog:
 
 def register_run(run: str | Path) -> list[str]:
     """Add a run folder's catalog entries to this process's zoo; returns their names."""
-    from ..plugins import get_manager
-
     path = Path(run)
     path = path / CATALOG_FILE if path.is_dir() else path
     if not path.is_file():

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..hub import atomic_path
-from .config import TrainingError
+from zoo.files import atomic_path
+from zoo.training.config import TrainingError
 
 CHECKPOINT_VERSION = 1
 

@@ -21,10 +21,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from . import state as st
-from .config import Option, TrainingError
-from .data import ResumableSampler, stack_images
-from .logs import CSVLog, TensorBoardLog, save_png
+from zoo.training import state as st
+from zoo.training.config import Option, TrainingError
+from zoo.training.data import ResumableSampler, stack_images
+from zoo.training.logs import CSVLog, TensorBoardLog, save_png
+from zoo.training.run import export_weights
 
 LR_POLICIES = ("constant", "linear", "cosine", "step")
 #: devices whose torch.distributed backend runs SyncBatchNorm (gloo on CPU does not)
@@ -128,7 +129,6 @@ class Trainer:
 
     def after_step(self) -> None:
         """Called after every optimisation step (EMA updates)."""
-
     #: options that must be > 0, and >= 0, when the trainer declares them
     POSITIVE: ClassVar[tuple[str, ...]] = ("lr", "batch_size", "log_every", "checkpoint_every", "crop_size",
                                            "load_size", "patch_size", "scale_factor", "repeat")
@@ -294,7 +294,6 @@ class Trainer:
                 "scaler": self.scaler.state_dict(), "rng": rngs, "extra": extras,
             }
             st.save_checkpoint(self.checkpoint_path, payload)
-            from .run import export_weights
 
             export_weights(self)
         st.barrier()

@@ -29,7 +29,7 @@ class TinyNet(nn.Module):
 
 
 def resolve_tiny_weights(uri: str, context) -> Path:
-    from zoo.serialization import save_state_dict
+    from zoo.weights.serialization import save_state_dict
 
     kwargs = dict(context.entry.kwargs) if context.entry else {}
     path = context.cache_dir / "tinybench" / f"{context.entry.name}.safetensors"

@@ -1,0 +1,231 @@
+"""``zoo bench``: speed and quality of models side by side, as CSV, JSON, Markdown and one HTML page."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from zoo.bench.compare import compare_reports, read_report
+from zoo.bench.micro import read_micro_json
+from zoo.bench.report import dataframe, write_report
+from zoo.bench.runner import build_report, dist_world, gather, resolve_device, run_suite
+from zoo.bench.suite import (
+    QualitySpec,
+    Suite,
+    SuiteError,
+    adhoc_suite,
+    filter_models,
+    load_suite,
+    setting_from_flags,
+)
+from zoo.datasets import check_data_name
+from zoo.files import atomic_path
+from zoo.registry.lookup import get_entry, list_models
+
+DEFAULT_OUT = "bench-report"
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas (e.g. 1,4), got {text!r}")
+    return sizes
+
+
+def _data_item(text: str) -> tuple[str, str]:
+    name, sep, folder = text.partition("=")
+    if not sep or not name or not folder:
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR (e.g. Set5=../shared/data/sr_bench/Set5), got {text!r}")
+    return name, folder
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("bench", help="speed and quality of models side by side: CSV, JSON, Markdown, HTML report",
+                       description="Without arguments: the default suite (cpu-smoke) on bundled images, "
+                                   "on the device at hand, report in ./bench-report/.")
+    p.add_argument("patterns", nargs="*", metavar="PATTERN", help="model names or globs (default: the suite's)")
+    p.add_argument("--task", help="only models of this task")
+    p.add_argument("--suite", help="suite YAML file or built-in name (default: cpu-smoke)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default: the suite's (auto: cuda if available)")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32",
+                   help="with --channels-last/--compile/--backend: the fast setting compared with fp32 eager")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the network")
+    p.add_argument("--backend", help="inference backend passed to zoo.load(name, backend=...)")
+    p.add_argument("--batch-sizes", type=_batch_sizes, help="e.g. 1,4")
+    p.add_argument("--size", type=int, help="input side in pixels (rounded to the model's size multiple)")
+    p.add_argument("--warmup", type=int)
+    p.add_argument("--iters", type=int)
+    weights = p.add_mutually_exclusive_group()
+    weights.add_argument("--pretrained", action="store_const", const="true", dest="pretrained",
+                         help="real weights, downloading if needed (default: real when available offline)")
+    weights.add_argument("--random-weights", action="store_const", const="false", dest="pretrained",
+                         help="random weights (same speed; no quality)")
+    quality = p.add_mutually_exclusive_group()
+    quality.add_argument("--quality", action="store_true", default=None, help="also evaluate quality")
+    quality.add_argument("--no-quality", action="store_false", dest="quality")
+    p.add_argument("--data", type=_data_item, action="append", default=[], metavar="NAME=DIR",
+                   help="local copy of a dataset (repeatable; also ZOO_DATA)")
+    p.add_argument("--max-images", type=int, help="evaluate at most this many images per dataset")
+    p.add_argument("--metrics", help="comma-separated quality metrics (default: the entry's protocol)")
+    isolate = p.add_mutually_exclusive_group()
+    isolate.add_argument("--isolate", action="store_true", default=None,
+                         help="a child process per model (default on the CPU: per-model peak memory)")
+    isolate.add_argument("--no-isolate", action="store_false", dest="isolate")
+    p.add_argument("--out", default=None, help=f"report folder (default {DEFAULT_OUT}/)")
+    p.add_argument("--csv", metavar="FILE", help="also write the speed table here (the report folder has it as speed.csv)")
+    p.add_argument("--baseline", help="earlier report folder: flag regressions beyond the suite's thresholds")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when the baseline comparison flags any")
+    p.add_argument("--micro-json", action="append", default=[], metavar="FILE",
+                   help="pytest-benchmark --benchmark-json output to fold into the report (repeatable)")
+    p.add_argument("--report-only", metavar="DIR", help="rebuild the tables and page from DIR/report.json; measure nothing")
+    p.set_defaults(func=cmd_bench)
+    return p
+
+
+def _suite_for(args: argparse.Namespace):
+    if args.task:
+        _check_task(args.task)
+    base: Suite = load_suite(args.suite)
+    suite = filter_models(base, args.patterns, args.task) if args.suite else (
+        adhoc_suite(args.patterns, args.task, base) if (args.patterns or args.task) else base)
+    changes: dict[str, Any] = {}
+    for key in ("size", "warmup", "iters"):
+        value = getattr(args, key)
+        if value is not None:
+            if value < (0 if key == "warmup" else 1):
+                raise SuiteError(f"--{key} must be {'>= 0' if key == 'warmup' else 'positive'}, got {value}")
+            changes[key] = value
+    if args.batch_sizes:
+        changes["batch_sizes"] = args.batch_sizes
+    if args.device:
+        changes["device"] = args.device
+    if args.pretrained:
+        changes["pretrained"] = args.pretrained
+    fast = setting_from_flags(args.dtype, args.channels_last, args.compile, args.backend)
+    if fast is not None:
+        changes["settings"] = (fast,)
+        changes["models"] = tuple(replace(m, settings=None) for m in suite.models)
+    q: QualitySpec = suite.quality
+    if args.quality is not None or args.max_images or args.metrics:
+        q = replace(q, enabled=q.enabled if args.quality is None else args.quality,
+                    max_images=args.max_images or q.max_images,
+                    metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()) if args.metrics else q.metrics)
+        changes["quality"] = q
+    return replace(suite, **changes)
+
+
+def _check_task(task: str) -> None:
+    """An unknown --task fails naming the catalog's tasks."""
+    tasks = sorted({get_entry(name).task for name in list_models()})
+    if task not in tasks:
+        raise SuiteError(f"--task: unknown task {task!r} (known: {', '.join(tasks)})")
+
+
+def _check_metrics(suite) -> None:
+    """Unknown metric names fail before any model runs."""
+    if not suite.quality.metrics:
+        return
+
+    try:
+        from zoo.evaluation import METRIC_NAMES
+    except ImportError:
+        return
+    for metric in suite.quality.metrics:
+        base = metric.lower().removesuffix("-y") if metric.lower() in ("psnr-y", "ssim-y") else metric.lower()
+        if base not in METRIC_NAMES:
+            raise SuiteError(f"unknown metric {metric!r} (known: {', '.join(METRIC_NAMES)})")
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    _check_out(Path(args.out or args.report_only or DEFAULT_OUT))
+    if args.data:
+
+        for name, _ in args.data:  # an unknown NAME fails here, not silently ignored after the run
+            check_data_name(name, what="--data")
+    micro = [row for path in args.micro_json for row in read_micro_json(path)]
+    if args.report_only:
+        report = read_report(args.report_only)
+        if micro:
+            report["micro"] = micro
+        out = Path(args.out or args.report_only)
+        if args.baseline:
+            _apply_baseline(report, args.baseline, compare_reports, read_report)
+        write_report(report, out)
+        print(f"rebuilt {out}/report.html from {args.report_only}/report.json")
+        if args.baseline or (args.fail_on_regression and report.get("comparison")):
+            _print_comparison(report, report.get("baseline") or args.baseline)
+        return _regression_status(report, args)
+
+    suite = _suite_for(args)
+    _check_metrics(suite)
+    baseline = read_report(args.baseline) if args.baseline else None  # a bad baseline fails before the run
+
+    device = resolve_device(suite.device)
+    rank, world = dist_world()
+    result = run_suite(suite, device=device, data=dict(args.data), quality=args.quality, isolate=args.isolate,
+                       rank=rank, world=world)
+    result = gather(result, rank, world)
+    if rank != 0:
+        return 0
+    argv = sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "bench" else []
+    report = build_report(suite, result, device=device, world=world, argv=argv)
+    report["micro"] = micro
+    if baseline is not None:
+        report["baseline"] = str(args.baseline)
+        report["comparison"] = compare_reports(report, baseline, suite.thresholds)
+    out = Path(args.out or DEFAULT_OUT)
+    write_report(report, out)
+    if args.csv:
+
+        machine = {k: v for k, v in report["machine"].items() if k in ("torch", "python", "cpu", "torch_threads",
+                                                                         "gpu", "cuda", "git_commit")}
+        with atomic_path(args.csv) as tmp:  # one file with the machine beside every row, as zoo bench --csv was
+            dataframe([{**row, **machine} for row in report["speed"]]).to_csv(tmp, index=False)
+    status = report["status"]
+    failed, measured = len(status["failed"]), status["measured"]
+    print(f"wrote {out}/report.html, report.md, report.json, speed.csv"
+          + (", quality.csv" if report["quality"] else "") + f" ({measured} models, {status['seconds']} s)")
+    if baseline is not None:
+        _print_comparison(report, args.baseline)
+    if failed:
+        print(f"{failed} of {measured} models failed: {', '.join(status['failed'])}", file=sys.stderr)
+    if result.interrupted:
+        return 130
+    if measured and failed == measured:
+        return 1
+    return _regression_status(report, args)
+
+
+def _print_comparison(report, baseline) -> None:
+    """The baseline comparison in a few lines: how many rows matched, and every flagged regression."""
+    rows = report.get("comparison") or []
+    flagged = [r for r in rows if r.get("regression")]
+    if not rows:
+        print(f"baseline {baseline}: 0 rows matched the baseline (no model, setting, batch, size and device "
+              "in common); nothing compared")
+        return
+    print(f"baseline {baseline}: {len(rows)} rows matched, {len(flagged)} regression(s)" + "".join(
+        f"\n  REGRESSION {r.get('model')} {r.get('what')}: {r.get('reason')}" for r in flagged))
+
+
+def _check_out(out: Path) -> None:
+    """The report folder must be a folder (or not exist yet): checked before anything is measured."""
+    if out.exists() and not out.is_dir():
+        raise SuiteError(f"--out {out}: exists and is not a folder (give a folder for the report)")
+
+
+def _apply_baseline(report, baseline_dir, compare_reports, read_report) -> None:
+    thresholds = report.get("suite", {}).get("thresholds") or Suite.__dataclass_fields__["thresholds"].default_factory()
+    report["baseline"] = str(baseline_dir)
+    report["comparison"] = compare_reports(report, read_report(baseline_dir), thresholds)
+
+
+def _regression_status(report, args: argparse.Namespace) -> int:
+    return 1 if args.fail_on_regression and any(r.get("regression") for r in report.get("comparison") or []) else 0

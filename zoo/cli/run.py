@@ -1,0 +1,72 @@
+"""``zoo run NAME INPUT... -o DIR``: a model over files and folders; inputs are never overwritten."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from zoo.cli.common import add_model_options
+from zoo.errors import OptionError
+from zoo.inference import load
+from zoo.inference.options import (
+    arg_batch_size,
+    arg_outscale,
+    arg_quality,
+    arg_tile,
+    arg_tile_pad,
+    arg_workers,
+)
+from zoo.inference.runner import plan_outputs, run_files, write_report
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    out_dir = Path(args.output)
+    pairs = plan_outputs(args.inputs, out_dir, suffix=args.suffix, ext=args.ext, overwrite=args.overwrite)
+    if args.report and Path(args.report).is_dir():
+        raise OptionError(f"--report {args.report} is a folder; it names the JSON file to write")
+    options: dict[str, Any] = {}
+    for key in ("tile", "tile_pad", "mode"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
+    pipeline = load(args.name, weights=args.weights, weights_format=args.weights_format, device=args.device,
+                    dtype=args.dtype, pretrained=not args.no_pretrained, backend=args.backend,
+                    infer_architecture=args.infer_architecture, **options)
+    workers = args.workers if args.workers is not None else (min(2, os.cpu_count() or 1) if len(pairs) > 2 else 0)
+    progress = not args.quiet and sys.stderr.isatty()
+    result = run_files(pipeline, pairs, outscale=args.outscale, batch_size=args.batch_size, workers=workers,
+                       quality=args.quality, progress=progress, log=None if args.quiet else print)
+    weights = f"{pipeline.weights.path} ({pipeline.weights.origin})" if pipeline.weights is not None else None
+    if args.report:
+        write_report(Path(args.report), result, model=args.name, weights=weights)
+    if weights and not args.quiet:
+        print(f"weights: {weights}")
+    if result.failures:
+        print(f"zoo run: {len(result.failures)} of {len(pairs)} inputs failed:", file=sys.stderr)
+        for failure in result.failures:
+            print(f"  {failure['input']}: {failure['error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a model on images and write the results (inputs are never overwritten)")
+    p.add_argument("name")
+    p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, help="output folder (the inputs' folder structure is kept)")
+    add_model_options(p)
+    p.add_argument("--tile", type=arg_tile, help="tile size in pixels, 'auto', or 0 for none")
+    p.add_argument("--tile-pad", type=arg_tile_pad, help="context pixels around each tile")
+    p.add_argument("--mode", help="an entry's alternative inference mode, e.g. 'paper' for pix2pix (see zoo info)")
+    p.add_argument("--outscale", type=arg_outscale, help="final output scale, if not the network's own")
+    p.add_argument("--suffix", default="out", help="output names are <stem>_<suffix>.<ext> (default: out; '' for none)")
+    p.add_argument("--ext", help="output extension (default: the input's; 16-bit results are PNG)")
+    p.add_argument("--quality", type=arg_quality, default=95, help="JPEG/WebP quality, 1-100 (default 95)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input)")
+    p.add_argument("--batch-size", type=arg_batch_size, default=1, help="images per forward pass (same-size images)")
+    p.add_argument("--workers", type=arg_workers, help="decoding processes (default 2 for more than 2 files)")
+    p.add_argument("--report", help="write a JSON summary (outputs and failures) to this file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no per-file lines")
+    p.set_defaults(func=cmd_run)

@@ -1,0 +1,109 @@
+"""``zoo train ENTRY_OR_TASK --data DIR [--config FILE] [key=value ...] [--out DIR] [--resume]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Any, Sequence
+
+from zoo.training.config import ConfigError, describe_options
+from zoo.training.run import finish, prepare, resolve_target
+
+_OVERRIDE = re.compile(r"^[A-Za-z_][\w.]*=")
+_VALUE_OPTIONS = ("--data", "--config", "--out", "--weights")
+
+
+def _override_first(args: Sequence[str]) -> list[str]:
+    """Move ``key=value`` tokens right after the target, so they may follow options (argparse cannot
+    match a second run of positionals after an option). Stray words after the target (``steps`` without
+    ``=value``) go with them, so ``cmd_train`` names them instead of argparse's "unrecognized arguments"."""
+    keep, overrides, skip, target_seen = [], [], False, False
+    for token in args:
+        if skip:
+            keep.append(token)
+            skip = False
+        elif token in _VALUE_OPTIONS:
+            keep.append(token)
+            skip = True
+        elif _OVERRIDE.match(token) or (target_seen and not token.startswith("-")):
+            overrides.append(token)
+        else:
+            if not token.startswith("-"):
+                target_seen = True
+            keep.append(token)
+    skip = False
+    for i, token in enumerate(keep):
+        if skip:
+            skip = False
+            continue
+        if token in _VALUE_OPTIONS:
+            skip = True
+        elif not token.startswith("-"):
+            return keep[: i + 1] + overrides + keep[i + 1:]
+    return keep + overrides
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    bad = [t for t in args.overrides if not _OVERRIDE.match(t)]
+    if bad:
+        raise ConfigError(f"{bad[0]!r} is not key=value; trainer options are given as key=value (e.g. steps=1000, "
+                          f"lr=2e-4); `zoo train {args.target} --list-options` lists them")
+
+    if args.list_options:
+        _, task, trainer_cls = resolve_target(args.target)
+        print(f"options of the {task!r} trainer ({trainer_cls.__module__}.{trainer_cls.__name__}):")
+        print(describe_options(trainer_cls.options))
+        return 0
+    if args.data is None:
+        raise ConfigError("--data DIR is required (the training images, in the task's layout)")
+    trainer = None
+    try:
+        trainer = prepare(args.target, args.data, config=args.config, overrides=list(args.overrides), out=args.out,
+                          resume=args.resume, from_scratch=args.from_scratch, weights=args.weights)
+        result = finish(trainer, trainer.fit())
+    except KeyboardInterrupt:
+        if os.environ.get("RANK", "0") == "0":
+            print(_interrupted(trainer), file=sys.stderr)
+        return 130
+    if os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
+        val = ", ".join(f"{k} {v:.4g}" for k, v in (result["val"] or {}).items())
+        print(f"trained {result['entry']!r} for {result['step']} steps" + (f" ({val})" if val else "")
+              + f"; run folder {result['out']}")
+        print(f"use it: ZOO_PLUGINS_DIR={result['out']} zoo run {result['entry']} IMAGE -o OUT")
+    return 0
+
+
+def _interrupted(trainer: Any) -> str:
+    """The one line printed on Ctrl-C: where training stopped and what can be resumed."""
+    if trainer is None:
+        return "zoo train: interrupted before training started; nothing was trained"
+    saved = trainer.saved_step
+    if saved is None or saved == 0 and trainer.step == 0:
+        return (f"zoo train: interrupted at step {trainer.step}; no checkpoint was written yet "
+                f"(one every checkpoint_every={trainer.config['checkpoint_every']} steps)")
+    return (f"zoo train: interrupted at step {trainer.step}; last checkpoint: step {saved} "
+            f"({trainer.checkpoint_path}); continue with --resume --out {trainer.out}")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train or fine-tune an entry, or train a task from scratch (torchrun for many GPUs)",
+                       description="Train an entry by name (fine-tunes its pretrained weights) or a task. Options of "
+                                   "the task's trainer come from --config FILE and key=value pairs (values are YAML).")
+    p.add_argument("target", help="catalog entry (fine-tune) or task name (e.g. super-resolution-luma)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="trainer options, e.g. lr=1e-3 steps=2000")
+    p.add_argument("--data", help="training data folder in the task's layout")
+    p.add_argument("--config", help="YAML file of trainer options")
+    p.add_argument("--out", help="run folder (default: runs/TARGET)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--from-scratch", action="store_true", help="do not start from the entry's pretrained weights")
+    p.add_argument("--weights", help="fine-tune from this file / URL / plugin URI instead of the entry's weights")
+    p.add_argument("--list-options", action="store_true", help="print the trainer's options and defaults")
+    p.set_defaults(func=cmd_train)
+    parse = p.parse_known_args
+
+    def parse_known_args(args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        return parse(None if args is None else _override_first(args), namespace)
+
+    p.parse_known_args = parse_known_args  # type: ignore[method-assign]

@@ -1,0 +1,323 @@
+"""A network to ONNX or ``torch.export``, verified right after it is written.
+
+``zoo.export("cyclegan-horse2zebra", "h2z.onnx", dynamic=True)`` (or ``zoo export NAME -o FILE``) ends here:
+
+* the network only (no pre/post-processing); the entry's processing travels with the file as metadata
+  (ONNX ``metadata_props``; ``zoo_metadata.json`` inside the ``.pt2``), so a consumer can scale inputs to
+  ``value_range``, pad to ``size_multiple``, crop ``scale`` x the input size and map ``output_range`` back
+  without the zoo;
+* ``dynamic=True`` leaves batch, height and width free; height and width must then be multiples of the
+  recorded ``size_multiple`` (the entry's, widened to what the network's stride-2 layers need);
+* verification: the written file is run (onnxruntime on the CPU, or the exported program) at sizes other
+  than the traced one (with ``dynamic``) and compared with the PyTorch network; the max abs difference is
+  reported and above ``tolerance`` the export fails and leaves nothing behind (``zoo.files.atomic_path``).
+
+torch is imported only inside functions: ``import zoo`` stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import math
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from zoo.errors import ZooError
+from zoo.files import atomic_path
+from zoo.version import VERSION
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from zoo.registry.catalog import Entry
+    from zoo.weights.hub import ResolvedWeights
+
+FORMATS = ("onnx", "torch-export")
+SUFFIXES = {"onnx": ".onnx", "torch-export": ".pt2"}
+DEFAULT_OPSET = 17
+#: max abs difference allowed between the export and PyTorch, on outputs scaled to [0, 1] (output_range)
+TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
+INPUT_NAME, OUTPUT_NAME = "input", "output"
+METADATA_FILE = "zoo_metadata.json"
+
+
+class ExportError(ZooError, ValueError):
+    """An export that could not be written or did not match the PyTorch network."""
+
+
+@dataclass
+class ExportReport:
+    """What was written and how well it matches PyTorch."""
+
+    path: Path
+    format: str
+    dtype: str
+    dynamic: bool
+    opset: int | None
+    traced_size: tuple[int, int]
+    verified_sizes: list[tuple[int, int]]
+    max_abs_diff: float
+    max_abs_diff_01: float
+    tolerance: float
+    size_multiple: int
+    seconds: float
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        sizes = ", ".join(f"{h}x{w}" for h, w in self.verified_sizes)
+        return (f"{self.path}: {self.format} {self.dtype}{' dynamic' if self.dynamic else ''}, traced at "
+                f"{self.traced_size[0]}x{self.traced_size[1]}, verified at {sizes}: max abs diff {self.max_abs_diff:.3g} "
+                f"({self.max_abs_diff_01:.3g} on [0,1] outputs, tolerance {self.tolerance:g}) in {self.seconds:.1f}s")
+
+
+def _lcm(*values: int) -> int:
+    out = 1
+    for v in values:
+        out = out * int(v) // math.gcd(out, int(v))
+    return out
+
+
+def shape_multiple(model: nn.Module, entry: Entry) -> int:
+    """The smallest multiple of the entry's size multiple at which the network maps HxW to exactly scale*HxW.
+
+    Probed on odd multiples (3m x 5m), which reveal stride-2 layers that round sizes up; networks whose
+    size multiple is already 64 or more (U-Nets) are taken as they are.
+    """
+    import torch
+
+    p = entry.processing
+    own = getattr(model, "size_multiple", 1)
+    base = _lcm(p.size_multiple, own if isinstance(own, int) else 1)
+    if base >= 64:
+        return base
+    dtype = next((t.dtype for t in model.parameters()), torch.float32)
+    m = base
+    with torch.no_grad():
+        while m < 64:
+            h, w = 3 * m, 5 * m
+            try:
+                out = model(_sample((1, p.channels, h, w), p.value_range, dtype, seed=0))
+                if tuple(out.shape[-2:]) == (h * p.scale, w * p.scale):
+                    return m
+            except (RuntimeError, ValueError):
+                pass
+            m *= 2
+    return m
+
+
+def export_metadata(entry: Entry, *, size_multiple: int, dynamic: bool, dtype: str, fmt: str,
+                    opset: int | None, weights: ResolvedWeights | None = None,
+                    weights_digest: str | None = None) -> dict[str, str]:
+    """The entry's processing, flattened to strings (ONNX metadata_props are str -> str)."""
+
+    p = entry.processing
+    meta = {
+        "zoo.entry": entry.name, "zoo.task": entry.task, "zoo.architecture": entry.architecture,
+        "zoo.architecture_kwargs": json.dumps(dict(entry.kwargs), sort_keys=True),
+        "zoo.version": VERSION, "zoo.format": fmt, "zoo.dtype": dtype, "zoo.dynamic": str(dynamic).lower(),
+        "layout": "NCHW, RGB", "input_name": INPUT_NAME, "output_name": OUTPUT_NAME,
+        "value_range": json.dumps(list(p.value_range)), "output_range": json.dumps(list(p.out_range)),
+        "scale": str(p.scale), "size_multiple": str(size_multiple), "channels": str(p.channels),
+        "quantize": p.quantize,
+        "processing": "x01 -> x01*(hi-lo)+lo with value_range; pad right/bottom (reflect) to size_multiple; run; "
+                      "crop to scale*input size; y -> (y-lo)/(hi-lo) with output_range, clamp to [0,1]",
+    }
+    if opset is not None:
+        meta["opset"] = str(opset)
+    if weights is not None:
+        meta["zoo.weights_uri"] = weights.spec.uri
+        meta["zoo.weights_format"] = weights.spec.format
+    if weights_digest:
+        meta["zoo.weights_sha256"] = weights_digest
+    if entry.license:
+        meta["license"] = entry.license
+    return meta
+
+
+def state_dict_digest(model: nn.Module) -> str:
+    """sha256 over the network's parameter/buffer names, shapes, dtypes and bytes (the weights actually loaded)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(t.shape)}:{t.dtype};".encode())
+        digest.update(t.view(-1).view(__import__("torch").uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _sample(shape: tuple[int, ...], value_range: tuple[float, float], dtype: torch.dtype, seed: int) -> torch.Tensor:
+    import torch
+
+    lo, hi = value_range
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(shape, generator=g) * (hi - lo) + lo).to(dtype)
+
+
+def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic: bool, opset: int,
+                 metadata: dict[str, str]) -> None:
+
+    import onnx
+    import torch
+
+    axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+            OUTPUT_NAME: {0: "batch", 2: "out_height", 3: "out_width"}} if dynamic else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about shape arithmetic: the verification checks the result
+        torch.onnx.export(model, (sample,), str(path), dynamo=False, input_names=[INPUT_NAME],
+                          output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=opset,
+                          do_constant_folding=True)
+    proto = onnx.load(str(path))
+    onnx.helper.set_model_props(proto, metadata)
+    proto.producer_name = "zoo"
+    onnx.save(proto, str(path))
+
+
+def _export_program(model: nn.Module, sample: torch.Tensor, *, dynamic: bool, multiple: int):
+    """``torch.export.export`` with height/width as multiples of ``multiple`` (doubled while the graph needs more)."""
+    import torch
+    from torch.export import Dim
+
+    if not dynamic:
+        return torch.export.export(model, (sample,)), multiple
+    h, w = sample.shape[-2:]
+    last: Exception | None = None
+    for m in (multiple, multiple * 2, multiple * 4):
+        if h % m or w % m or h // m < 2 or w // m < 2:  # a block count of 1 would be specialised
+            break
+        batch = Dim("batch", min=1, max=1024)
+        hd, wd = Dim("h_blocks", min=1, max=max(2, 16384 // m)), Dim("w_blocks", min=1, max=max(2, 16384 // m))
+        dims = {0: batch, 2: hd * m if m > 1 else hd, 3: wd * m if m > 1 else wd}
+        try:
+            return torch.export.export(model, (sample,), dynamic_shapes=(dims,)), m
+        except Exception as exc:  # noqa: BLE001 - constraint violations: try a coarser multiple
+            last = exc
+    raise ExportError(f"torch.export could not make height/width dynamic (tried multiples of {multiple} and up): "
+                      f"{str(last).splitlines()[0] if last else 'the traced size is too small'}; "
+                      "export without dynamic=True")
+
+
+def _run_onnx(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+    import onnxruntime as ort
+    import torch
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda x: torch.from_numpy(session.run(None, {INPUT_NAME: x.numpy()})[0])
+
+
+def _run_program(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
+    import torch
+
+    program = torch.export.load(str(path)).module()
+    return lambda x: program(x)
+
+
+def verify_sizes_for(traced: tuple[int, int], multiple: int, dynamic: bool) -> list[tuple[int, int]]:
+    """Two sizes other than the traced one (with dynamic shapes): one taller, one wider and not square."""
+    if not dynamic:
+        return [traced]
+    h, w = traced
+    return [(h + multiple, w), (h, w + 2 * multiple)]
+
+
+def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format: str = "onnx",
+                   dynamic: bool = False, opset: int = DEFAULT_OPSET, dtype: str = "fp32",
+                   sample_size: tuple[int, int] | None = None, verify_sizes: list[tuple[int, int]] | None = None,
+                   tolerance: float | None = None, weights: ResolvedWeights | None = None,
+                   log: Callable[[str], None] | None = None) -> ExportReport:
+    """Export ``model`` (the network of ``entry``) to ``output`` and verify it; see the module docstring."""
+
+    import torch
+
+
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")
+    if dtype not in TOLERANCE:
+        raise ExportError(f"unknown export dtype {dtype!r}; use fp32 or fp16")
+    start = time.perf_counter()
+    output = Path(output)
+    torch_dtype = torch.float32 if dtype == "fp32" else torch.float16
+    reference = copy.deepcopy(model).float().eval().cpu()
+    network = copy.deepcopy(reference).to(torch_dtype) if dtype != "fp32" else reference
+    multiple = shape_multiple(reference, entry)
+    p = entry.processing
+    side = multiple * max(2, math.ceil(64 / multiple))
+    traced = (side, side) if sample_size is None else (int(sample_size[0]), int(sample_size[1]))
+    if traced[0] % multiple or traced[1] % multiple:
+        raise ExportError(f"sample size {traced[0]}x{traced[1]} is not a multiple of {multiple} (entry {entry.name!r})")
+    # batch 2: torch.export specialises a dimension of size 1
+    sample = _sample((2 if dynamic else 1, p.channels, *traced), p.value_range, torch_dtype, seed=0)
+    program = None
+    if format == "torch-export":
+        with torch.no_grad():
+            program, multiple = _export_program(network, sample, dynamic=dynamic, multiple=multiple)
+    sizes = verify_sizes or verify_sizes_for(traced, multiple, dynamic)
+    metadata = export_metadata(entry, size_multiple=multiple, dynamic=dynamic, dtype=dtype, fmt=format,
+                               opset=opset if format == "onnx" else None, weights=weights,
+                               weights_digest=state_dict_digest(reference))
+    lo, hi = p.out_range
+    span = float(hi - lo) or 1.0
+    tolerance = TOLERANCE[dtype] if tolerance is None else tolerance
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(atomic_path(output))
+        with torch.no_grad():
+            if format == "onnx":
+                _export_onnx(network, sample, tmp, dynamic=dynamic, opset=opset, metadata=metadata)
+                run = _run_onnx(tmp)
+            else:
+                # torch.export wants a .pt2 name; the archive is moved onto the atomic temporary below
+                staged = tmp.with_name(tmp.name + ".pt2")
+                stack.callback(staged.unlink, missing_ok=True)
+                torch.export.save(program, str(staged), extra_files={METADATA_FILE: json.dumps(metadata)})
+                run = _run_program(staged)
+            worst = 0.0
+            for i, (h, w) in enumerate(sizes):
+                x = _sample((1, p.channels, h, w), p.value_range, torch_dtype, seed=1 + i)
+                expected = reference(x.float())
+                try:
+                    got = run(x).float()
+                except Exception as exc:  # noqa: BLE001 - any runtime failure is a failed verification
+                    raise ExportError(f"export of {entry.name!r} to {output} failed verification: running it at "
+                                      f"{h}x{w} raised {type(exc).__name__}: {str(exc).splitlines()[0][:300]}; "
+                                      "nothing was written") from exc
+                if got.shape != expected.shape:
+                    raise ExportError(f"export of {entry.name!r} to {output} failed verification at {h}x{w}: output "
+                                      f"shape {tuple(got.shape)}, PyTorch {tuple(expected.shape)}; nothing was written")
+                worst = max(worst, float((got - expected).abs().max()))
+        worst01 = worst / span
+        if not math.isfinite(worst01) or worst01 > tolerance:
+            raise ExportError(f"export of {entry.name!r} to {output} failed verification: max abs difference "
+                              f"{worst:.3g} ({worst01:.3g} on [0,1] outputs) > tolerance {tolerance:g} at sizes "
+                              f"{sizes}; nothing was written")
+        if format == "torch-export":
+            os.replace(staged, tmp)
+    report = ExportReport(path=output, format=format, dtype=dtype, dynamic=dynamic,
+                          opset=opset if format == "onnx" else None, traced_size=(int(traced[0]), int(traced[1])),
+                          verified_sizes=[(int(h), int(w)) for h, w in sizes], max_abs_diff=worst,
+                          max_abs_diff_01=worst01, tolerance=tolerance, size_multiple=multiple,
+                          seconds=time.perf_counter() - start, metadata=metadata)
+    if log is not None:
+        log(report.summary())
+    return report
+
+
+def read_export_metadata(path: str | Path) -> dict[str, str]:
+    """The zoo metadata of an exported file (ONNX metadata_props or the .pt2's ``zoo_metadata.json``)."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        import onnx
+
+        return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    import torch
+
+    extra = {METADATA_FILE: ""}
+    torch.export.load(str(path), extra_files=extra)
+    return json.loads(extra[METADATA_FILE])

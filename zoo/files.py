@@ -1,0 +1,66 @@
+"""Files on disk: the zoo's home folder, atomic replacement and content digests.
+
+Every writer in the zoo goes through :func:`atomic_path`, so an interrupted run never leaves a
+half-written weights file, report or checkpoint behind. Imports nothing from the zoo but its errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+CHUNK = 1 << 20
+
+
+def zoo_home() -> Path:
+    """The zoo's cache root: ``$ZOO_HOME``, else ``$XDG_CACHE_HOME/zoo``, else ``~/.cache/zoo``."""
+    if os.environ.get("ZOO_HOME"):
+        return Path(os.environ["ZOO_HOME"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "zoo"
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; it replaces ``dest`` only if the block succeeds.
+
+    The file gets the permissions a plain ``open()`` would give it (``0o666 & ~umask``), whatever
+    the writer used for the temporary file (safetensors and ``mkstemp`` write 0600).
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        yield tmp
+        if tmp.is_file():
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_path`; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,31 @@
+"""Inference: a catalog name to a ready model, and running it on images.
+
+Owns ``zoo.load`` (:mod:`~zoo.inference.loading`), the pipeline around a network (pre-processing, padding,
+tiling, post-processing; :mod:`~zoo.inference.pipeline`), user-facing option checks
+(:mod:`~zoo.inference.options`), the folder runner behind ``zoo run`` (:mod:`~zoo.inference.runner`) and the
+backends that run a network another way (``torch.compile``, onnxruntime; :mod:`~zoo.inference.backends`).
+May import ``zoo.export``, ``zoo.weights``, ``zoo.images``, ``zoo.registry`` and below. The pipeline and the
+backends import torch; they are loaded on first use so that ``import zoo`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from zoo.inference.loading import load
+from zoo.inference.options import check_load_options
+
+#: public names of modules that import torch, loaded on first use
+_LAZY = {"ImagePipeline": "zoo.inference.pipeline", "parse_dtype": "zoo.inference.pipeline",
+         "default_device": "zoo.inference.pipeline", "pad_to_multiple": "zoo.inference.pipeline",
+         "resize": "zoo.inference.pipeline", "wrap_backend": "zoo.inference.backends",
+         "BackendError": "zoo.inference.backends", "BACKENDS": "zoo.inference.backends"}
+
+__all__ = ["load", "check_load_options", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoo.inference' has no attribute {name!r}")

@@ -1,0 +1,48 @@
+"""name -> catalog entry -> network built by a plugin -> weights resolved and adapted -> pipeline."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Mapping
+
+from zoo.inference.options import check_load_options
+from zoo.registry.lookup import get_entry
+from zoo.registry.manager import get_manager
+from zoo.weights.loading import pretrained_network
+
+if TYPE_CHECKING:
+    import torch
+
+
+def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] | None = None,
+         weights_format: str | None = None, infer_architecture: bool = False, backend: str = "eager",
+         backend_options: Mapping[str, Any] | None = None, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+         offline: bool | None = None, progress: bool = True, **pipeline_options: Any):
+    """A ready model by name: the entry's network, its weights and its pre/post-processing.
+
+    ``weights`` (a path, URL, ``hf://owner/repo/file`` or plugin URI) takes precedence over the
+    catalog's sources. A ``weights`` file that does not fit the entry's format is loaded in the
+    registered format that recognises it and fits (``model.metadata["weights"]["format"]``);
+    ``weights_format`` names the format instead and turns that detection off.
+    ``infer_architecture=True`` rebuilds the network with block counts / widths read off the file.
+    ``backend``: ``"eager"`` (PyTorch), ``"compile"`` (``torch.compile``) or ``"onnxruntime"`` (an
+    ONNX export run by onnxruntime, cached in the zoo cache); pre/post-processing is the same
+    (``backend_options``: see :mod:`zoo.inference.backends`).
+    Other keyword arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``, and ``mode=`` for
+    an entry's alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
+    """
+    entry = get_entry(name)
+    check_load_options(entry, device, dtype, **pipeline_options)
+    built = pretrained_network(entry, pretrained=pretrained, weights=weights, weights_format=weights_format,
+                               infer_architecture=infer_architecture, offline=offline, progress=progress)
+    model, entry, resolved = built.network, built.entry, built.weights
+    if backend != "eager" or backend_options:
+        from zoo.inference.backends import wrap_backend  # heavy
+
+        model = wrap_backend(model, entry, backend, resolved=resolved, device=device, dtype=dtype,
+                             options=backend_options, pipeline_options=pipeline_options)
+    task = get_manager().components("task").get(entry.task)
+    pipeline_cls = task.load("pipeline")
+    return pipeline_cls(model, entry, device=device, dtype=dtype, weights=resolved, **pipeline_options)
+
+
