@@ -39,7 +39,7 @@ from torch import nn
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "plugins"))
 
-from zoo.weights.loading import load_state_dict_strict  # noqa: E402
+from zoo.weights.formats import load_state_dict_strict  # noqa: E402
 from zoo.weights.serialization import load_checkpoint  # noqa: E402
 from zoo_translation import networks as ours  # noqa: E402
 from zoo_translation.adapters import adapt_junyanz_state_dict  # noqa: E402

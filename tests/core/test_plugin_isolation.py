@@ -268,7 +268,7 @@ def test_an_entry_point_named_like_a_builtin_never_replaces_it(tmp_path, monkeyp
 
 
 def test_new_plugin_refuses_the_name_of_a_builtin(tmp_path):
-    from zoo.cli.plugins import scaffold
+    from zoo.testing.scaffold import scaffold
 
     with pytest.raises(zoo.ZooError, match="plugin name 'sr' is taken"):
         scaffold("sr", tmp_path)

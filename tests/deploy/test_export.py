@@ -95,7 +95,7 @@ def test_static_export_and_fp16(tmp_path):
 
 def test_failed_verification_leaves_no_file(tmp_path, monkeypatch):
     """An export that does not reproduce PyTorch is refused and nothing is left on disk."""
-    import zoo.export as export_module
+    import zoo.export.network as export_module
 
     entry, net = _tiny("realesr-animevideov3")
     real = export_module._run_onnx

@@ -316,16 +316,16 @@ def test_published_values_are_matched_by_dataset_and_metric():
 
 
 def test_rows_on_a_subset_get_no_delta_to_the_published_value():
-    from zoo import evaluation as ev
+    from zoo.evaluation import rows as ev
 
     rows = [{"n_images": 2, "delta": 1.5, "value": 30.0}, {"n_images": 5, "delta": 0.5, "value": 30.0}]
-    token = ev._FULL_SIZES.set([])
+    token = ev.FULL_SIZES.set([])
     try:
         assert ev.limit(list(range(5)), 2) == [0, 1]
-        sizes = ev._FULL_SIZES.get()
+        sizes = ev.FULL_SIZES.get()
     finally:
-        ev._FULL_SIZES.reset(token)
-    ev._drop_subset_deltas(rows, max(sizes))
+        ev.FULL_SIZES.reset(token)
+    ev.drop_subset_deltas(rows, max(sizes))
     assert rows[0]["delta"] is None and rows[0]["subset_of"] == 5
     assert rows[1]["delta"] == 0.5 and "subset_of" not in rows[1]
 

@@ -41,7 +41,7 @@ figcaption{font-size:12px;color:#5a6272}.muted{color:#6b7385}
 def _fig_to_b64(fig) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy
 
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -62,7 +62,7 @@ def plot_throughput(speed: Sequence[Mapping[str, Any]]) -> str | None:
     rows = _smallest_batch([r for r in _ok(speed) if r.get("setting") == "fp32-eager"])
     if not rows:
         return None
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy
 
     rows = sorted(rows, key=lambda r: r["images_per_s"])
     fig, ax = plt.subplots(figsize=(6.0, 0.38 * len(rows) + 1.3))
@@ -79,7 +79,7 @@ def plot_fast_paths(speed: Sequence[Mapping[str, Any]]) -> str | None:
     rows = _smallest_batch([r for r in _ok(speed) if r.get("speedup_vs_eager") is not None])
     if not rows:
         return None
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy
 
     models = list(dict.fromkeys(r["model"] for r in rows))
     settings = list(dict.fromkeys(r["setting"] for r in rows))
@@ -117,7 +117,7 @@ def plot_quality_vs_speed(speed: Sequence[Mapping[str, Any]], quality: Sequence[
     tasks = list(dict.fromkeys(r.get("task") or "?" for r in numeric))
     if not tasks:
         return None
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy
 
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.2 * len(tasks), 4.0), squeeze=False)
     for ax, task in zip(axes[0], tasks):
@@ -197,7 +197,7 @@ def to_html(report: Mapping[str, Any]) -> str:
     """The page: summary, plots, speed/quality/micro/comparison tables, image grids."""
     plots: list[tuple[str, str | None]] = []
     try:
-        import matplotlib
+        import matplotlib  # heavy
 
         matplotlib.use("Agg", force=True)
         plots = [("throughput", plot_throughput(report["speed"])), ("fast paths", plot_fast_paths(report["speed"])),

@@ -18,8 +18,8 @@ def png_b64(image) -> str:
 
 def tensor_to_pil(x, value_range: tuple[float, float] = (0.0, 1.0)):
     """A (C,H,W) tensor in ``value_range`` -> an 8-bit PIL image."""
-    import numpy as np
-    from PIL import Image
+    import numpy as np  # heavy
+    from PIL import Image  # heavy
 
     lo, hi = value_range
     arr = ((x.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1).mul(255).round().byte().numpy()
@@ -29,8 +29,8 @@ def tensor_to_pil(x, value_range: tuple[float, float] = (0.0, 1.0)):
 
 
 def _as_pil(image):
-    import numpy as np
-    from PIL import Image
+    import numpy as np  # heavy
+    from PIL import Image  # heavy
 
     if image is None or isinstance(image, Image.Image):
         return image
@@ -43,7 +43,7 @@ def _as_pil(image):
 def grid_sample(model: str, name: str, input_image: Any, output_image: Any, reference_image: Any | None,
                 crop: int = CROP) -> dict[str, Any]:
     """The centre ``crop`` of the output, the same region of the input (upscaled, nearest) and of the reference."""
-    from PIL import Image
+    from PIL import Image  # heavy
 
     inp, out, ref = _as_pil(input_image).convert("RGB"), _as_pil(output_image).convert("RGB"), _as_pil(reference_image)
     w, h = out.size

@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Any, Mapping
 
-from zoo import __version__
+from zoo.bench.suite import SuiteError
+from zoo.version import VERSION
 
 #: substring of ``torch.cuda.get_device_name()`` (checked in order) -> dense TFLOP/s per dtype
 GPU_PEAK_TFLOPS: tuple[tuple[str, dict[str, float]], ...] = (
@@ -41,8 +42,6 @@ def parse_peak_env(text: str | None) -> dict[str, float]:
         try:
             out[key.strip()] = float(value)
         except ValueError:
-            from zoo.bench.suite import SuiteError
-
             raise SuiteError(f"ZOO_BENCH_PEAK_TFLOPS: {part!r} is not DTYPE=TFLOPS (e.g. bf16=989,fp32=67)") from None
     return out
 
@@ -93,14 +92,14 @@ def _cpu_name() -> str:
 
 def machine_info(device: str) -> dict[str, Any]:
     """Machine, OS, Python, torch, CUDA, driver, GPU, CPU threads and git commit."""
-    import torch
+    import torch  # heavy
 
 
     info: dict[str, Any] = {
         "hostname": platform.node(), "os": platform.platform(), "python": platform.python_version(),
         "cpu": _cpu_name(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__, "cuda": torch.version.cuda, "cudnn": None, "driver": None, "gpu": None,
-        "device": device, "zoo": __version__, "git_commit": _git_commit(),
+        "device": device, "zoo": VERSION, "git_commit": _git_commit(),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         index = torch.device(device).index or 0

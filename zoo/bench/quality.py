@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from zoo import evaluation
 from zoo.bench.images import grid_sample
 from zoo.bench.speed import one_line
 from zoo.bench.suite import QualitySpec
@@ -41,10 +42,6 @@ def evaluate_quality(model: str, spec: QualitySpec, *, dataset: str | None, data
 
     entry = get_entry(model)
     task = entry.task
-    try:
-        from zoo import evaluation
-    except ImportError:
-        return [_row(model, task, dataset, "unavailable: zoo.evaluation is not part of this zoo version")], []
     if pretrained == "false" and weights is None:
         return [_row(model, task, dataset, "unavailable: random weights (--random-weights): no quality")], []
     try:

@@ -34,12 +34,11 @@ class RunResult:
 
 
 def resolve_device(device: str) -> str:
-    import torch
+    import torch  # heavy
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-
         raise SuiteError(f"device {device!r} asked for, but torch sees no CUDA device (use --device cpu)")
     return device
 
@@ -49,7 +48,7 @@ def dist_world() -> tuple[int, int]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return 0, 1
-    import torch.distributed as dist
+    import torch.distributed as dist  # heavy
 
     if not dist.is_initialized():
         dist.init_process_group("gloo")
@@ -97,7 +96,6 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
                 _log(f"  {spec.name}: its plugin is registered only in this process; measured in-process")
                 job = replace(job, isolated=False)
             if job.isolated:
-
                 measured = run_isolated(job, suite.timeout_s)
             else:
                 measured = measure_model(job)
@@ -147,7 +145,7 @@ def gather(result: RunResult, rank: int, world: int) -> RunResult:
     """Rank 0 gets every rank's rows (in model order of the suite); other ranks get their own back."""
     if world <= 1:
         return result
-    import torch.distributed as dist
+    import torch.distributed as dist  # heavy
 
     parts: list[Any] | None = [None] * world if rank == 0 else None
     dist.gather_object(result, parts, dst=0)

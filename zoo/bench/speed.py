@@ -17,6 +17,7 @@ import inspect
 import math
 import re
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -27,7 +28,6 @@ from zoo.bench.suite import BASELINE, Setting
 from zoo.errors import ZooError
 from zoo.images.files import bundled_image
 from zoo.inference.loading import load
-from zoo.inference.pipeline import parse_dtype
 from zoo.registry.lookup import get_entry
 
 
@@ -84,8 +84,7 @@ def peak_rss_mib() -> float | None:
     except OSError:
         pass
     try:
-        import resource
-        import sys
+        import resource  # heavy: Unix only
 
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return round(peak / 2**20 if sys.platform == "darwin" else peak / 1024, 1)
@@ -97,9 +96,9 @@ def peak_rss_mib() -> float | None:
 def input_batch(entry: Any, side: int, batch: int, seed: int):
     """``batch`` different views (rotations/flips) of the bundled astronaut photo at ``side`` px, in
     the model's value range; natural images make the output differences of fast paths meaningful."""
-    import numpy as np
-    import torch
-    from PIL import Image
+    import numpy as np  # heavy
+    import torch  # heavy
+    from PIL import Image  # heavy
 
 
     image = Image.open(bundled_image("astronaut_hr.png")).convert("RGB").resize((side, side), Image.BICUBIC)
@@ -118,8 +117,8 @@ def input_batch(entry: Any, side: int, batch: int, seed: int):
 
 def count_gflops(model, x1) -> float | None:
     """GFLOPs of one forward of ``x1`` (batch 1): on the meta device when the model allows, else for real."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
+    import torch  # heavy
+    from torch.utils.flop_counter import FlopCounterMode  # heavy
 
     for on_meta in (True, False):
         try:
@@ -135,7 +134,7 @@ def count_gflops(model, x1) -> float | None:
 
 def time_calls(fn: Callable[[Any], Any], x, *, warmup: int, iters: int, cuda: bool) -> tuple[list[float], float, float]:
     """Per-call seconds, total wall seconds of the timed calls, and warm-up seconds."""
-    import torch
+    import torch  # heavy
 
     start = time.perf_counter()
     for _ in range(warmup):
@@ -185,7 +184,7 @@ def output_difference(reference, other, out_range: tuple[float, float]) -> tuple
 
 
 def is_oom(exc: BaseException) -> bool:
-    import torch
+    import torch  # heavy
 
     return isinstance(exc, torch.cuda.OutOfMemoryError) or (
         isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
@@ -216,7 +215,9 @@ def load_pipeline(job: ModelJob, *, dtype: str = "fp32", backend: str | None = N
 
 def _model_for(setting: Setting, base_pipeline, job: ModelJob):
     """A callable running ``setting`` on model-range input batches, and what the row should say about it."""
-    import torch
+    import torch  # heavy
+
+    from zoo.inference.pipeline import parse_dtype  # heavy
 
 
     dtype = parse_dtype(setting.dtype)
@@ -246,7 +247,7 @@ def _row(job: ModelJob, entry: Any, setting: Setting, **values: Any) -> dict[str
 def _measure_setting(job: ModelJob, entry, setting: Setting, call, batch: int, side: int, *, gflops: float | None,
                      params_m: float, peak: float | None, weights: str, cuda: bool, baseline: dict | None,
                      reference_out) -> tuple[dict[str, Any], Any]:
-    import torch
+    import torch  # heavy
 
     x = input_batch(entry, side, batch, job.seed).to(job.device)
     if cuda:
@@ -282,7 +283,7 @@ def _measure_setting(job: ModelJob, entry, setting: Setting, call, batch: int, s
 
 def measure_model(job: ModelJob) -> dict[str, Any]:
     """All rows (baseline first) and speed samples for one model; never raises."""
-    import torch
+    import torch  # heavy
 
 
     torch.manual_seed(job.seed)

@@ -22,6 +22,7 @@ from zoo.bench.suite import (
     setting_from_flags,
 )
 from zoo.datasets import check_data_name
+from zoo.evaluation.protocol import METRIC_NAMES
 from zoo.files import atomic_path
 from zoo.registry.lookup import get_entry, list_models
 
@@ -131,11 +132,6 @@ def _check_task(task: str) -> None:
 def _check_metrics(suite) -> None:
     """Unknown metric names fail before any model runs."""
     if not suite.quality.metrics:
-        return
-
-    try:
-        from zoo.evaluation import METRIC_NAMES
-    except ImportError:
         return
     for metric in suite.quality.metrics:
         base = metric.lower().removesuffix("-y") if metric.lower() in ("psnr-y", "ssim-y") else metric.lower()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zoo.errors import WeightsError, WeightsUnavailableError
-from zoo.evaluation.protocol import Protocol, base_metric, published_value
+from zoo.evaluation.protocol import Protocol, metric_label, published_value
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -53,7 +53,7 @@ def fit_to(out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def shrink(img: np.ndarray, max_side: int | None) -> np.ndarray:
     if not max_side or max(img.shape[:2]) <= max_side:
         return img
-    from PIL import Image
+    from PIL import Image  # heavy
 
     h, w = img.shape[:2]
     f = max_side / max(h, w)
@@ -61,14 +61,14 @@ def shrink(img: np.ndarray, max_side: int | None) -> np.ndarray:
 
 
 def to_chw(img: np.ndarray):
-    import torch
+    import torch  # heavy
 
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous()
 
 
 def sample(name: str, inp: np.ndarray, out: np.ndarray, ref: np.ndarray | None):
     """Centre crops of input/output/reference showing the same region (input upscaled nearest to match)."""
-    from PIL import Image
+    from PIL import Image  # heavy
 
     h, w = out.shape[:2]
     side = min(SAMPLE_SIDE, h, w)
@@ -240,8 +240,6 @@ def _reference_status(ctx: EvaluationContext) -> str:
 
 
 def _suppress():
-
-
     return contextlib.suppress(ZooError)
 
 

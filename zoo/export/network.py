@@ -25,9 +25,9 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from zoo.errors import ZooError
 from zoo.files import atomic_path
@@ -91,7 +91,7 @@ def shape_multiple(model: nn.Module, entry: Entry) -> int:
     Probed on odd multiples (3m x 5m), which reveal stride-2 layers that round sizes up; networks whose
     size multiple is already 64 or more (U-Nets) are taken as they are.
     """
-    import torch
+    import torch  # heavy
 
     p = entry.processing
     own = getattr(model, "size_multiple", 1)
@@ -153,7 +153,7 @@ def state_dict_digest(model: nn.Module) -> str:
 
 
 def _sample(shape: tuple[int, ...], value_range: tuple[float, float], dtype: torch.dtype, seed: int) -> torch.Tensor:
-    import torch
+    import torch  # heavy
 
     lo, hi = value_range
     g = torch.Generator().manual_seed(seed)
@@ -163,8 +163,8 @@ def _sample(shape: tuple[int, ...], value_range: tuple[float, float], dtype: tor
 def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic: bool, opset: int,
                  metadata: dict[str, str]) -> None:
 
-    import onnx
-    import torch
+    import onnx  # heavy
+    import torch  # heavy
 
     axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
             OUTPUT_NAME: {0: "batch", 2: "out_height", 3: "out_width"}} if dynamic else None
@@ -181,8 +181,8 @@ def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic:
 
 def _export_program(model: nn.Module, sample: torch.Tensor, *, dynamic: bool, multiple: int):
     """``torch.export.export`` with height/width as multiples of ``multiple`` (doubled while the graph needs more)."""
-    import torch
-    from torch.export import Dim
+    import torch  # heavy
+    from torch.export import Dim  # heavy
 
     if not dynamic:
         return torch.export.export(model, (sample,)), multiple
@@ -204,8 +204,8 @@ def _export_program(model: nn.Module, sample: torch.Tensor, *, dynamic: bool, mu
 
 
 def _run_onnx(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    import onnxruntime as ort
-    import torch
+    import onnxruntime as ort  # heavy
+    import torch  # heavy
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
@@ -214,7 +214,7 @@ def _run_onnx(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _run_program(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
-    import torch
+    import torch  # heavy
 
     program = torch.export.load(str(path)).module()
     return lambda x: program(x)
@@ -235,7 +235,7 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
                    log: Callable[[str], None] | None = None) -> ExportReport:
     """Export ``model`` (the network of ``entry``) to ``output`` and verify it; see the module docstring."""
 
-    import torch
+    import torch  # heavy
 
 
     if format not in FORMATS:
@@ -313,10 +313,10 @@ def read_export_metadata(path: str | Path) -> dict[str, str]:
     """The zoo metadata of an exported file (ONNX metadata_props or the .pt2's ``zoo_metadata.json``)."""
     path = Path(path)
     if path.suffix == ".onnx":
-        import onnx
+        import onnx  # heavy
 
         return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    import torch
+    import torch  # heavy
 
     extra = {METADATA_FILE: ""}
     torch.export.load(str(path), extra_files=extra)

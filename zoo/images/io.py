@@ -65,7 +65,7 @@ def read_image_with_info(path: str | os.PathLike) -> tuple[np.ndarray, dict[str,
         raise ImageInputError(f"input image {path} does not exist")
     try:
         if path.suffix.lower() == ".png" and _png_bit_depth(path) == 16:
-            import png
+            import png  # heavy
 
             width, height, rows, info = png.Reader(filename=str(path)).asDirect()
             arr = np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, info["planes"])
@@ -227,7 +227,7 @@ def save_image(image: Any, path: str | os.PathLike, *, quality: int = DEFAULT_QU
         if isinstance(image, np.ndarray) and image.dtype == np.uint16:
             if path.suffix.lower() != ".png":
                 raise ImageInputError(f"16-bit output can only be saved as PNG, not {path.suffix!r} ({path})")
-            import png
+            import png  # heavy
 
             planes = 1 if image.ndim == 2 else image.shape[2]
             mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[planes] + ";16"

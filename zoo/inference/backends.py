@@ -80,7 +80,7 @@ class OnnxRuntimeNetwork(nn.Module):
     def __init__(self, path: str | Path, *, fallback: nn.Module | None = None, size_multiple: int = 1,
                  threads: int | None = None, graph_optimization: str = "all", providers: list[str] | None = None) -> None:
         super().__init__()
-        import onnxruntime as ort
+        import onnxruntime as ort  # heavy
 
         if graph_optimization not in GRAPH_OPTIMIZATION:
             raise BackendError(f"graph_optimization must be one of {', '.join(GRAPH_OPTIMIZATION)}, "
@@ -124,7 +124,7 @@ def cached_onnx_export(network: nn.Module, entry: Entry, *, opset: int, dtype: s
 
     Returns ``(path, size multiple of the export)``.
     """
-    from filelock import FileLock
+    from filelock import FileLock  # heavy
 
 
     digest = state_dict_digest(network)

@@ -14,7 +14,7 @@ import argparse
 import inspect
 import math
 import numbers
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from zoo.errors import OptionError
 from zoo.registry.manager import get_manager
@@ -95,7 +95,7 @@ def check_quality(value: Any) -> int:
 
 def check_dtype(value: Any):
     """``None`` (float32), a name such as ``"fp16"``, or a floating ``torch.dtype`` -> ``torch.dtype``."""
-    import torch
+    import torch  # heavy
 
     if value is None:
         return torch.float32
@@ -111,7 +111,7 @@ def check_dtype(value: Any):
 
 def check_device(value: Any):
     """``None`` (cuda if available, else cpu) or a device that exists on this machine -> ``torch.device``."""
-    import torch
+    import torch  # heavy
 
     if value is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

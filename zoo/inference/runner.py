@@ -19,9 +19,7 @@ from typing import Any, Callable, Sequence
 
 from zoo.errors import OptionError, ZooError
 from zoo.files import atomic_path
-from zoo.images import image_size, save_image, to_tensor
 from zoo.images.files import IMAGE_SUFFIXES, iter_images
-from zoo.inference.pipeline import size_batches
 
 DEFAULT_SUFFIX = "out"
 
@@ -89,7 +87,7 @@ def plan_outputs(inputs: Sequence[str], out_dir: Path, *, suffix: str = DEFAULT_
     if any(bad in suffix for bad in ("/", "\\", "..")):
         raise OptionError(f"--suffix {suffix!r} must be a plain name part (no '/', '\\' or '..'): outputs stay in -o")
     if ext is not None:
-        from PIL import Image
+        from PIL import Image  # heavy
 
         extension = ext if ext.startswith(".") else "." + ext
         if extension.lower() not in Image.registered_extensions():
@@ -126,6 +124,8 @@ class _ImageFiles:
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[int, Any, Any]:
+        from zoo.images.io import to_tensor  # heavy
+
         try:
             x, info = to_tensor(self.files[index])
         except Exception as exc:  # noqa: BLE001 - reported per file at the end of the run
@@ -141,9 +141,12 @@ def run_files(pipeline: Any, pairs: Sequence[tuple[Path, Path]], *, outscale: fl
               batch_size: int = 1, workers: int = 0, quality: int = 95, progress: bool = False,
               log: Callable[[str], None] | None = None) -> RunResult:
     """Run ``pipeline`` over the files; same-size images share a batch; a bad file never stops the run."""
-    import numpy as np
-    from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
+    import numpy as np  # heavy
+    from torch.utils.data import DataLoader  # heavy
+    from tqdm.auto import tqdm  # heavy
+
+    from zoo.images.io import image_size, save_image  # heavy
+    from zoo.inference.pipeline import size_batches  # heavy
 
 
     files = [file for file, _ in pairs]

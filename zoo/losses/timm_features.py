@@ -83,7 +83,7 @@ class TimmFeatureLoss(FrozenBackbone):
                  weights: str | os.PathLike[str] | None = None, seed: int = 0, offline: bool | None = None,
                  model_kwargs: Mapping[str, Any] | None = None) -> None:
         super().__init__()
-        import timm
+        import timm  # heavy
 
         self.model_name = model_name
         self.criterion = check_criterion(criterion)

@@ -72,7 +72,7 @@ def init_vgg_features(features: nn.Sequential, seed: int) -> None:
 
 def vgg_weights_url(arch: str) -> str:
     """torchvision's official ImageNet checkpoint URL for ``arch`` (read from torchvision's weights enum)."""
-    import torchvision
+    import torchvision  # heavy
 
     return torchvision.models.get_model_weights(arch).IMAGENET1K_V1.url
 
@@ -105,7 +105,7 @@ class VGGFeatures(FrozenBackbone):
                  weights: str | os.PathLike[str] | None = "imagenet", input_range: Sequence[float] = (0.0, 1.0),
                  normalize: bool = True, seed: int = 0, offline: bool | None = None) -> None:
         super().__init__()
-        import torchvision
+        import torchvision  # heavy
 
         self.arch = _check_arch(arch)
         with torch.device("meta"):  # the classifier (120M parameters) is never materialised

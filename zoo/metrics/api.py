@@ -9,14 +9,7 @@ from typing import Any
 
 from zoo.errors import UnknownNameError
 from zoo.metrics import weights as metric_weights
-from zoo.metrics.data import fingerprint, image_batches, list_images, shard, size_label
-from zoo.metrics.dinov2 import fd_dinov2_folders, weights_status
-from zoo.metrics.fid import FID, KID, feed_folder
-from zoo.metrics.inception import InceptionFeatures
-from zoo.metrics.paired import default_workers, lpips_folders, pixel_folders
-from zoo.metrics.reference import ReferenceStats, cache_path, cached_stats
 from zoo.metrics.result import MetricResult
-from zoo.metrics.stats import distributed_world
 
 METRICS: dict[str, str] = {
     "fid": "Frechet Inception Distance between two folders (or a folder and a statistics .npz); flavour named",
@@ -49,6 +42,8 @@ def _check_name(name: str) -> None:
 
 def available(name: str, **options: Any) -> tuple[bool, str]:
     """Whether ``name`` can run here without downloading, and why not (the missing file, its URL and cache path)."""
+    from zoo.metrics.dinov2 import weights_status  # heavy
+
     _check_name(name)
     if name in ("psnr", "ssim"):
         return True, "needs no weights"
@@ -72,6 +67,11 @@ def available(name: str, **options: Any) -> tuple[bool, str]:
 
 
 def _feed_folder(metric, side: str, folder, *, batch_size: int, workers: int | None) -> int:
+    from zoo.metrics.data import image_batches, list_images, shard  # heavy
+    from zoo.metrics.fid import feed_folder  # heavy
+    from zoo.metrics.paired import default_workers  # heavy
+    from zoo.metrics.stats import distributed_world  # heavy
+
     files = shard(list_images(folder), *distributed_world())
     device = metric.extractor.device
     workers = default_workers(device) if workers is None else workers
@@ -83,6 +83,12 @@ def fid_reference_stats(folder: str | os.PathLike[str], *, dataset: str | None =
                         offline: bool | None = None, batch_size: int = 50, workers: int | None = None,
                         extractor=None, refresh: bool = False):
     """Real-image statistics of ``folder``; with ``dataset`` they are cached (and reused while the folder is unchanged)."""
+    from zoo.metrics.data import fingerprint, list_images, size_label  # heavy
+    from zoo.metrics.fid import FID  # heavy
+    from zoo.metrics.inception import InceptionFeatures  # heavy
+    from zoo.metrics.reference import ReferenceStats, cache_path, cached_stats  # heavy
+    from zoo.metrics.stats import distributed_world  # heavy
+
 
     files = list_images(folder)
     fp = fingerprint(files, folder)
@@ -110,6 +116,10 @@ def fid_reference_stats(folder: str | os.PathLike[str], *, dataset: str | None =
 def _fid(a, b, *, reference_name: str | None = None, compare_reference: bool = False, batch_size: int = 50,
          workers: int | None = None, **options: Any) -> MetricResult:
 
+    from zoo.metrics.data import list_images  # heavy
+    from zoo.metrics.fid import FID  # heavy
+    from zoo.metrics.reference import ReferenceStats  # heavy
+
     list_images(a)  # cheap checks first: a bad folder is reported before any weights are loaded
     if Path(b).suffix != ".npz":
         list_images(b)
@@ -128,6 +138,9 @@ def _fid(a, b, *, reference_name: str | None = None, compare_reference: bool = F
 
 
 def _kid(a, b, *, batch_size: int = 50, workers: int | None = None, **options: Any) -> MetricResult:
+    from zoo.metrics.data import list_images  # heavy
+    from zoo.metrics.fid import KID  # heavy
+
     list_images(a), list_images(b)
     metric = KID(**options)
     _feed_folder(metric, "fake", a, batch_size=batch_size, workers=workers)
@@ -147,6 +160,9 @@ def compute(name: str, a: str | os.PathLike[str], b: str | os.PathLike[str], **o
     ``device``, ``batch_size``, ``workers``. psnr/ssim: ``crop_border``, ``test_y_channel``.
     Missing weights raise :class:`zoo.errors.WeightsUnavailableError` naming the file and URL.
     """
+    from zoo.metrics.dinov2 import fd_dinov2_folders  # heavy
+    from zoo.metrics.paired import lpips_folders, pixel_folders  # heavy
+
     _check_name(name)
     options = dict(options)
     if name == "fid":
@@ -154,10 +170,8 @@ def compute(name: str, a: str | os.PathLike[str], b: str | os.PathLike[str], **o
     if name == "kid":
         return _kid(a, b, **options)
     if name == "fd-dinov2":
-
         return fd_dinov2_folders(a, b, **options)
     if name.startswith("lpips"):
-
         return lpips_folders(a, b, net=_lpips_net(name, options), **options)
 
     return pixel_folders(name, a, b, **options)

@@ -27,7 +27,7 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> l
 
 def decode_rgb_uint8(path: Path) -> torch.Tensor:
     """One image file as a (3, H, W) uint8 tensor."""
-    from PIL import Image
+    from PIL import Image  # heavy
 
     try:
         with Image.open(path) as img:
@@ -39,7 +39,7 @@ def decode_rgb_uint8(path: Path) -> torch.Tensor:
 
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) from the file header, without decoding the pixels."""
-    from PIL import Image
+    from PIL import Image  # heavy
 
     try:
         with Image.open(path) as img:

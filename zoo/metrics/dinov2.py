@@ -83,7 +83,7 @@ def resolve_weights(path: str | os.PathLike[str] | None = None, *, offline: bool
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # heavy
 
         return load_file(str(path))
 
@@ -101,8 +101,8 @@ class DINOv2Features:
                  state_dict: Mapping[str, torch.Tensor] | None = None, device: str | torch.device | None = None,
                  precision: str = "fp32", offline: bool | None = None, input_size: int = INPUT_SIZE,
                  model_kwargs: Mapping[str, Any] | None = None) -> None:
-        import timm
-        from timm.models.vision_transformer import checkpoint_filter_fn
+        import timm  # heavy
+        from timm.models.vision_transformer import checkpoint_filter_fn  # heavy
 
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -168,8 +168,8 @@ class DINOv2Features:
 
 def pil_resize(image: torch.Tensor, size: int) -> torch.Tensor:
     """(3,H,W) uint8 -> (3,size,size) uint8 with PIL's bicubic (the whole image, aspect ratio not kept)."""
-    import numpy as np
-    from PIL import Image
+    import numpy as np  # heavy
+    from PIL import Image  # heavy
 
     pil = Image.fromarray(image.permute(1, 2, 0).contiguous().numpy())
     return torch.from_numpy(np.asarray(pil.resize((size, size), Image.BICUBIC)).copy()).permute(2, 0, 1)

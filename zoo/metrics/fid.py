@@ -11,6 +11,7 @@ import os
 from typing import Iterable, Mapping, Sequence
 
 import torch
+import torch.distributed as dist
 
 from zoo.metrics.data import to_uint8
 from zoo.metrics.inception import InceptionFeatures
@@ -145,8 +146,6 @@ class KID(_InceptionMetric):
         parts = self.feats[side][precision]
         local = torch.cat(parts) if parts else torch.zeros(0, self.dims, dtype=torch.float64)
         if _is_distributed():
-            import torch.distributed as dist
-
             device = self.extractor.device if dist.get_backend() == "nccl" else torch.device("cpu")
             local = all_gather_rows(local.to(device)).cpu()
         return local

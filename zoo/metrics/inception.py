@@ -79,13 +79,13 @@ class FIDInceptionV3(nn.Module):
         super().__init__()
         if dims not in DIMS:
             raise ValueError(f"FID feature dims must be one of {DIMS}, got {dims}")
-        import torchvision
+        import torchvision  # heavy
         from pytorch_fid.inception import (
             FIDInceptionA,
             FIDInceptionC,
             FIDInceptionE_1,
             FIDInceptionE_2,
-        )
+        )  # heavy
 
         net = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008, init_weights=False)
         net.Mixed_5b = FIDInceptionA(192, pool_features=32)
@@ -184,7 +184,6 @@ class InceptionFeatures:
             self.model.load_reference_state_dict(state_dict)
             self.weights = {"file": "<state_dict>", "sha256": None, "verified": False}
         else:
-
             resolved = metric_weights.resolve(
                 metric_weights.FID_INCEPTION, weights, offline=offline,
                 override_hint="weights=PATH in zoo.metrics, or `zoo metric fid|kid|fid-stats --weights PATH`")

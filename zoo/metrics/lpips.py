@@ -53,7 +53,7 @@ def canonical_net(net: str) -> str:
 
 
 def _build_trunk(spec: TrunkSpec) -> nn.Sequential:
-    import torchvision
+    import torchvision  # heavy
 
     full = getattr(torchvision.models, spec.torchvision_name)(weights=None)
     return full.features[: spec.taps[-1] + 1]  # keeps torchvision's indices as module names

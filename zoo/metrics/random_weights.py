@@ -16,7 +16,7 @@ def random_inception_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     He-scaled convolutions, BN affine and running statistics away from (1, 0) so an eps or
     normalisation bug shows up (the default init would hide it, and trunc-normal 0.1 explodes).
     """
-    import torchvision
+    import torchvision  # heavy
 
     g = torch.Generator().manual_seed(seed)
     sd = torchvision.models.inception_v3(weights=None, aux_logits=False, num_classes=1008,
@@ -40,7 +40,7 @@ def random_inception_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
 
 def random_trunk_state_dict(torchvision_name: str, seed: int = 0) -> dict[str, torch.Tensor]:
     """A torchvision classifier's default random init (``alexnet``, ``vgg16``, ``squeezenet1_1``), seeded."""
-    import torchvision
+    import torchvision  # heavy
 
     torch.manual_seed(seed)
     return getattr(torchvision.models, torchvision_name)(weights=None).state_dict()

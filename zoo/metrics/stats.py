@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 
 @dataclass
@@ -57,7 +58,6 @@ class GaussianStats:
 
     def all_reduce(self, group=None) -> "GaussianStats":
         """Sum the statistics over all ranks of ``torch.distributed`` (float64 throughout)."""
-        import torch.distributed as dist
 
         packed = torch.cat([self.total, self.outer.flatten(),
                             torch.tensor([float(self.count)], dtype=torch.float64, device=self.total.device)])
@@ -188,7 +188,6 @@ def all_gather_rows(x: torch.Tensor, group=None, *, strided: bool = True) -> tor
     the rows come back in the original item order, so results do not depend on the number of ranks;
     otherwise, or if the sizes do not fit that sharding, they are concatenated in rank order.
     """
-    import torch.distributed as dist
 
     world = dist.get_world_size(group)
     count = torch.tensor([x.shape[0]], dtype=torch.int64, device=x.device)
@@ -210,7 +209,6 @@ def all_gather_rows(x: torch.Tensor, group=None, *, strided: bool = True) -> tor
 
 def distributed_world() -> tuple[int, int]:
     """(rank, world size) of an initialised process group, else (0, 1)."""
-    import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()

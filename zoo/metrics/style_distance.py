@@ -43,12 +43,11 @@ class StyleDistance:
 
     def __init__(self, *, device: str | torch.device | None = None, weights: str | os.PathLike[str] | None = None,
                  offline: bool | None = None, state_dict=None) -> None:
-        import torchvision
+        import torchvision  # heavy
 
         self.device = torch.device(device) if device is not None else default_device()
         self.trunk: nn.Sequential = torchvision.models.vgg16(weights=None).features[: max(TAPS) + 1]
         if state_dict is None:
-
             resolved = metric_weights.resolve(metric_weights.BACKBONES["vgg"], weights, offline=offline,
                                               override_hint="metric_weights={'vgg16': PATH} in zoo.evaluation")
             full = load_checkpoint(resolved.path)

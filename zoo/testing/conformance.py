@@ -63,7 +63,7 @@ def check_entries(manager: "ZooPluginManager", names: list[str] | None = None) -
     Networks are built on the meta device: construction is checked without allocating weights.
     Returns the names checked; raises AssertionError naming the entry and the problem.
     """
-    import torch
+    import torch  # heavy
 
     checked = []
     for entry in manager.catalog:
@@ -111,7 +111,7 @@ def _load_code(registered: Any, kind: str, key: str, plugin: str) -> dict[str, A
 
 
 def _check_architecture(record: Any, factory: Any, plugin: str) -> None:
-    import torch
+    import torch  # heavy
 
     what = f"architecture {record.name!r}"
     torch.manual_seed(0)
@@ -135,7 +135,7 @@ def _check_architecture(record: Any, factory: Any, plugin: str) -> None:
 
 def _leaves(obj: Any) -> list[Any]:
     """Tensors requiring grad and module parameters in (nested) arguments."""
-    import torch
+    import torch  # heavy
 
     if isinstance(obj, torch.Tensor):
         return [obj] if obj.requires_grad else []
@@ -149,7 +149,7 @@ def _leaves(obj: Any) -> list[Any]:
 
 
 def _check_loss(record: Any, code: dict[str, Any], plugin: str) -> None:
-    import torch
+    import torch  # heavy
 
     what = f"loss {record.name!r}"
     factory = code["factory"]
@@ -186,8 +186,6 @@ def _check_loss(record: Any, code: dict[str, Any], plugin: str) -> None:
 
 
 def _check_weight_source(record: Any, resolver: Any, plugin: str, report: ConformanceReport) -> None:
-
-
     if not record.example_uri:
         return
     what = f"weight source {record.scheme!r}"
@@ -213,8 +211,8 @@ def _pipeline_checks_network_scale(pipeline_cls: type) -> bool:
 
 def _check_entry(manager: "ZooPluginManager", entry: Any, plugin: str, report: ConformanceReport, *,
                  pretrained: bool | frozenset[str], image_size: tuple[int, int], seen: dict[tuple, str]) -> None:
-    import numpy as np
-    import torch
+    import numpy as np  # heavy
+    import torch  # heavy
 
 
     where = f"entry {entry.name!r} ({entry.source})"

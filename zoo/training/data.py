@@ -18,6 +18,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset, DistributedSampler
 
@@ -287,7 +288,6 @@ class ImageFolderDataset(_Augmented):
 
 def stack_images(rows: Sequence[torch.Tensor], size: tuple[int, int] | None = None) -> torch.Tensor:
     """Rows of (N, C, H, W) images in [0, 1] -> one (3, rows*H, N*W) grid (nearest-resized, gray -> RGB)."""
-    import torch.nn.functional as F
 
     size = size or (max(r.shape[-2] for r in rows), max(r.shape[-1] for r in rows))
     out = []

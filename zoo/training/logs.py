@@ -64,7 +64,7 @@ class TensorBoardLog:
 
     def __init__(self, folder: Path) -> None:
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # heavy: optional
         except ImportError:
             self.writer = None
         else:
@@ -97,10 +97,10 @@ def plot_curve(steps: list[float], values: list[float], path: Path, *, ylabel: s
                hlines: Mapping[str, float] | None = None) -> Path | None:
     """A line plot PNG (matplotlib, if installed); reference values as dashed lines."""
     try:
-        import matplotlib
+        import matplotlib  # heavy
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # heavy
     except ImportError:
         return None
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)

@@ -28,7 +28,6 @@ from zoo.training.config import (
     parse_overrides,
     resolve_options,
 )
-from zoo.training.state import is_distributed, load_checkpoint
 from zoo.weights.hub import resolve_weights
 from zoo.weights.loading import load_weights
 
@@ -39,10 +38,10 @@ WEIGHTS_FILE = "model.safetensors"
 _PLUGIN_SOURCE = '''"""zoo plugin of one training run: registers catalog.yaml beside this file (made by `zoo train`)."""
 from pathlib import Path
 
-import zoo
+from zoo.registry.hookspecs import hookimpl
 
 
-@zoo.hookimpl
+@hookimpl
 def zoo_register_catalogs(register):
     register(Path(__file__).with_name("{catalog}"))
 '''
@@ -102,6 +101,8 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
             overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
             resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> Any:
     """The trainer of a run, options resolved and validated, run folder created (``train`` = prepare + fit + finish)."""
+    from zoo.training.state import load_checkpoint  # heavy
+
     entry, task_name, trainer_cls = resolve_target(target)
     if weights is not None and (entry is None or from_scratch):
         raise ConfigError("--weights sets the starting point of fine-tuning an entry; "
@@ -115,7 +116,6 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
     checkpoint = None
     ckpt_path = out / "checkpoints" / "last.pt"
     if resume:
-
         checkpoint = load_checkpoint(ckpt_path)
         if checkpoint.get("task") != task_name:
             raise TrainingError(f"{ckpt_path} was written by a {checkpoint.get('task')!r} run, not {task_name!r}")
@@ -144,10 +144,12 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
 
 def finish(trainer: Any, result: Mapping[str, Any]) -> dict[str, Any]:
     """Write the run's catalog entry (rank 0) and leave the process group."""
+    from zoo.training.state import is_distributed  # heavy
+
     catalog = write_catalog(trainer, result.get("val") or {}) if trainer.is_main else trainer.out / CATALOG_FILE
 
     if is_distributed():
-        import torch.distributed as dist
+        import torch.distributed as dist  # heavy
 
         dist.barrier()
         dist.destroy_process_group()
@@ -157,7 +159,7 @@ def finish(trainer: Any, result: Mapping[str, Any]) -> dict[str, Any]:
 
 def _step_of(path: Path) -> Any:
     try:
-        import torch
+        import torch  # heavy
 
         return torch.load(path, map_location="cpu", weights_only=True).get("step", "?")
     except Exception:  # noqa: BLE001 - only for the message
@@ -178,7 +180,7 @@ def load_pretrained(trainer: Any, model: Any) -> None:
 
 def export_weights(trainer: Any) -> Path:
     """The exported model's state_dict as safetensors in the run folder (atomically)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file  # heavy
 
     model = trainer.models[trainer.export_model]
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
 import torch
+import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from zoo.training import state as st
 from zoo.training.config import Option, TrainingError
@@ -253,8 +255,6 @@ class Trainer:
         self._wrapped: dict[str, nn.Module] = {}
         self._warned_bn = False
         if st.is_distributed():
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
             for name, model in self.models.items():
                 if any(p.requires_grad for p in model.parameters()):
                     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
@@ -334,7 +334,6 @@ class Trainer:
 
     def sample_batch(self) -> Mapping[str, Any]:
         """A fixed batch of the first items (their own deterministic augmentation), for grids and diversity."""
-        from torch.utils.data import default_collate
 
         n = max(1, min(self.config["num_samples"], len(self.dataset)))
         return self.to_device(default_collate([self.dataset[i] for i in range(n)]))
@@ -358,7 +357,7 @@ class Trainer:
         fixed = self.sample_batch()
         bar = None
         if self.is_main and self.config["progress"]:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # heavy
 
             bar = tqdm(total=self.total, initial=self.step, desc=f"zoo train {self.task_name}", mininterval=2.0,
                        dynamic_ncols=True)
@@ -431,8 +430,6 @@ class Trainer:
         """Whether the time limit has passed (rank 0 decides for all ranks, so they stop together)."""
         up = torch.tensor([float(time.perf_counter() - start > 60.0 * self.config["time_limit"])])
         if st.is_distributed():
-            import torch.distributed as dist
-
             dist.broadcast(up, 0)
         return bool(up.item())
 

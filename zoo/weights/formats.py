@@ -136,7 +136,7 @@ def _sniffer(fmt: str) -> tuple[Callable | None, str | None]:
 
 
 def _same_tensors(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    import torch
+    import torch  # heavy
 
     return a.keys() == b.keys() and all(
         a[k] is b[k] or (isinstance(a[k], torch.Tensor) and isinstance(b[k], torch.Tensor)

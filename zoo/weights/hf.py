@@ -96,7 +96,6 @@ def _check_sha256(path: Path, expected: str | None, file: HfFile) -> None:
     if _SHA256.match(real.name):  # an LFS blob is named by the sha256 of its content
         digest = real.name
     else:
-
         digest = sha256_of(path)
     if not digest.startswith(expected.lower()):
         raise WeightsError(f"sha256 mismatch for {file.uri}: catalog says {expected}, {path} has {digest}")
@@ -119,14 +118,14 @@ def _unavailable(file: HfFile, cache_dir: Path, reason: str, offline: bool) -> W
 
 def download_hf_file(file: HfFile, *, offline: bool = False, sha256: str | None = None) -> Path:
     """The local path of ``file`` in huggingface_hub's cache, downloaded unless offline."""
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import hf_hub_download  # heavy
     from huggingface_hub.errors import (
         EntryNotFoundError,
         HfHubHTTPError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
-    )
+    )  # heavy
 
     cache_dir = hf_cache_dir()
     offline = offline or hf_offline()

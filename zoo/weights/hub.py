@@ -15,7 +15,6 @@ never see or leave a partial file.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
@@ -29,7 +28,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from filelock import FileLock
 
@@ -39,7 +38,7 @@ from zoo.registry.catalog import WeightSpec
 from zoo.registry.manager import components
 
 if TYPE_CHECKING:
-    from zoo.registry.catalog import Entry, WeightSpec
+    from zoo.registry.catalog import Entry
 
 ENV_HELP = "ZOO_HOME sets the cache folder, ZOO_OFFLINE=1 forbids downloads"
 
@@ -73,7 +72,7 @@ def _lock_for(path: Path) -> FileLock:
 
 
 def _progress(total: int | None, label: str, enabled: bool):
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy
 
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
                 disable=not enabled, file=sys.stderr, leave=False)
@@ -130,7 +129,6 @@ def _fingerprint(files: list[Path]) -> list[list]:
 
 def _read_verified() -> dict[str, dict]:
     try:
-
         data = json.loads(_verified_file().read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):

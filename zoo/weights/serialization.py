@@ -72,7 +72,7 @@ def load_checkpoint(path: str | Path) -> Mapping[str, Any]:
     path = Path(path)
     kind = sniff_weights_file(path)
     if kind == "safetensors":
-        from safetensors.torch import load_file
+        from safetensors.torch import load_file  # heavy
 
         try:
             return load_file(str(path))
@@ -86,7 +86,6 @@ def load_checkpoint(path: str | Path) -> Mapping[str, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch colours its message for terminals
         needs = re.search(r"GLOBAL ([\w.]+)", text)
         what = f"it needs {needs.group(1)}" if needs else (text.strip().splitlines() or [type(exc).__name__])[0]
