@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from zoo.registry.records import Architecture, Task, WeightFormat, WeightSource
-from zoo.registry.hookspecs import hookimpl
+from zoo.registry import Architecture, Task, WeightFormat, WeightSource, hookimpl
 
 _ARCHS = "zoo_sr.archs"
 _DISCS = "zoo_sr.discriminators"

@@ -27,9 +27,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from zoo.metrics.psnr_ssim import YCBCR_MATRIX, YCBCR_OFFSET
-from zoo.training.config import TrainingError
-from zoo.training.data import item_rng, list_images
+from zoo.metrics import YCBCR_MATRIX, YCBCR_OFFSET
+from zoo.training import TrainingError, item_rng, list_images
 
 from .imresize import imresize
 

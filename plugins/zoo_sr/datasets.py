@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from zoo.registry.records import DataSource, Dataset
+from zoo.registry import Dataset, DataSource
 
 if TYPE_CHECKING:
     import numpy as np

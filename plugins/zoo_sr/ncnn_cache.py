@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from zoo.weights.hub import ResolveContext
+    from zoo.weights import ResolveContext
 
 
 def installed_version(package: str) -> str | None:

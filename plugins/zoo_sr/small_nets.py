@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zoo.inference.pipeline import ImagePipeline
+from zoo.inference import ImagePipeline
 
 from .vdsr import bicubic_upscale, rgb_to_ycbcr, ycbcr_to_rgb
 

@@ -18,11 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.metrics.psnr_ssim import psnr, ssim
-from zoo.registry.manager import components
-from zoo.training.config import Option, TrainingError
-from zoo.training.run import load_pretrained
-from zoo.training.trainer import BASE_OPTIONS, Trainer
+from zoo.metrics import psnr, ssim
+from zoo.registry import components
+from zoo.training import BASE_OPTIONS, Option, Trainer, TrainingError, load_pretrained
 
 from .data import DEGRADATIONS, SRDataset, rgb_to_y, validation_pairs
 from .vdsr import bicubic_upscale

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.metrics.psnr_ssim import YCBCR_MATRIX, YCBCR_OFFSET
-from zoo.inference.pipeline import ImagePipeline
+from zoo.inference import ImagePipeline
+from zoo.metrics import YCBCR_MATRIX, YCBCR_OFFSET
 
 from .imresize import imresize
 from .vdsr_checkpoint import read_module_pickle

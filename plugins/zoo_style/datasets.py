@@ -6,7 +6,7 @@ Single image files (no archive) on raw.githubusercontent.com, pinned to a commit
 
 from __future__ import annotations
 
-from zoo.registry.records import DataSource, Dataset
+from zoo.registry import Dataset, DataSource
 
 RAW = "https://raw.githubusercontent.com/pytorch/examples/main/fast_neural_style/images/{}/{}"
 CONTENT = ("amber.jpg", "chicago.jpg")

@@ -29,7 +29,7 @@ from zoo.errors import WeightsError, WeightsUnavailableError
 if TYPE_CHECKING:
     import torch
 
-    from zoo.weights.hub import ResolveContext
+    from zoo.weights import ResolveContext
 
 __all__ = ["MANIFEST_NAME", "read_manifest", "read_ml5_checkpoint", "write_ml5_checkpoint", "variable_name",
            "checkpoint_digest", "resolve_ml5_uri"]
@@ -148,7 +148,7 @@ def write_ml5_checkpoint(state_dict: Mapping[str, torch.Tensor], folder: str | o
     Each file is written atomically; the manifest goes last, so a folder with a manifest is complete.
     Returns the manifest's path.
     """
-    from zoo.files import atomic_path
+    from zoo.weights import atomic_path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -203,7 +203,7 @@ def _manifest_url(uri: str) -> str:
 
 def locate_ml5_uri(uri: str, context: ResolveContext) -> Path | None:
     """Where :func:`resolve_ml5_uri` keeps the manifest of ``uri`` (the hub's cache path of its URL)."""
-    from zoo.weights.hub import local_path, cache_path_for
+    from zoo.weights import cache_path_for, local_path
 
     url = _manifest_url(uri)
     local = local_path(url)
@@ -231,7 +231,7 @@ def resolve_ml5_uri(uri: str, context: ResolveContext) -> Path:
     ``ZOO_OFFLINE=1`` is honoured. The hub checks the catalog's ``sha256`` (see :func:`digest_files`)
     on first use and remembers the result.
     """
-    from zoo.weights.hub import fetch_file
+    from zoo.weights import fetch_file
 
     url = _manifest_url(uri)
     offline, progress = context.offline, context.progress

@@ -17,11 +17,18 @@ import torch
 from PIL import Image
 from torch import nn
 
-from zoo.registry.manager import components
-from zoo.training.config import Option, TrainingError
-from zoo.training.data import item_rng, list_images, load_rgb, to_tensor
-from zoo.training.run import load_pretrained
-from zoo.training.trainer import BASE_OPTIONS, Trainer
+from zoo.registry import components
+from zoo.training import (
+    BASE_OPTIONS,
+    Option,
+    Trainer,
+    TrainingError,
+    item_rng,
+    list_images,
+    load_pretrained,
+    load_rgb,
+    to_tensor,
+)
 
 STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
 

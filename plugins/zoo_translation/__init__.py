@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from zoo.registry.records import Architecture, Loss, Task, WeightFormat
-from zoo.registry.hookspecs import hookimpl
+from zoo.registry import Architecture, Loss, Task, WeightFormat, hookimpl
 
 _NETWORKS = "zoo_translation.networks"
 _LOSSES = "zoo_translation.losses"

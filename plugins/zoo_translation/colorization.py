@@ -12,9 +12,8 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
-from zoo.inference.pipeline import ImagePipeline
-from zoo.training.config import Option
-from zoo.training.data import ImageFolderDataset
+from zoo.inference import ImagePipeline
+from zoo.training import ImageFolderDataset, Option
 
 from .trainers import Pix2PixTrainer
 

@@ -8,7 +8,7 @@ for them, so none is pinned.
 
 from __future__ import annotations
 
-from zoo.registry.records import DataSource, Dataset
+from zoo.registry import Dataset, DataSource
 
 PIX2PIX = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{}.tar.gz"
 CYCLEGAN = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{}.zip"

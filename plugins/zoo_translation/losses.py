@@ -20,9 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.losses.gan import GANConfigError
-from zoo.losses.gan import GANLoss as CoreGANLoss
-from zoo.losses.gan import gradient_penalty
+from zoo.losses import GANConfigError, gradient_penalty
+from zoo.losses import GANLoss as CoreGANLoss
 
 __all__ = ["GANLoss", "gradient_penalty", "CycleConsistencyLoss", "IdentityLoss", "GAN_MODES"]
 

@@ -20,11 +20,17 @@ from typing import Any, ClassVar, Mapping
 import torch
 from torch import nn
 
-from zoo.registry.manager import components, get_manager
-from zoo.training.config import Option, TrainingError
-from zoo.training.data import PREPROCESS, AlignedDataset, UnalignedDataset
-from zoo.training.run import load_pretrained
-from zoo.training.trainer import BASE_OPTIONS, Trainer
+from zoo.registry import components, get_manager
+from zoo.training import (
+    BASE_OPTIONS,
+    PREPROCESS,
+    AlignedDataset,
+    Option,
+    Trainer,
+    TrainingError,
+    UnalignedDataset,
+    load_pretrained,
+)
 
 from .training import INIT_TYPES, ImagePool, init_weights
 

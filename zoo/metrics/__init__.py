@@ -19,7 +19,8 @@ _EXPORTS = {
     "GaussianStats": "stats", "frechet_distance": "stats", "kernel_inception_distance": "stats",
     "ReferenceStats": "reference", "MetricResult": "result",
     "DINOv2Features": "dinov2", "fd_dinov2_from_features": "dinov2",
-    "psnr": "psnr_ssim", "ssim": "psnr_ssim", "rgb2ycbcr": "psnr_ssim",
+    "psnr": "psnr_ssim", "ssim": "psnr_ssim", "rgb2ycbcr": "psnr_ssim", "ycbcr2rgb": "psnr_ssim",
+    "to_y_channel": "psnr_ssim", "YCBCR_MATRIX": "psnr_ssim", "YCBCR_OFFSET": "psnr_ssim",
 }
 
 __all__ = sorted(_EXPORTS)

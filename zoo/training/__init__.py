@@ -11,6 +11,8 @@ _EXPORTS = {
     "Trainer": "trainer", "BASE_OPTIONS": "trainer",
     "Option": "config", "ConfigError": "config", "TrainingError": "config",
     "ResumableSampler": "data", "AlignedDataset": "data", "UnalignedDataset": "data", "ImageFolderDataset": "data",
+    "PREPROCESS": "data", "item_rng": "data", "list_images": "data", "load_rgb": "data", "to_tensor": "data",
+    "stack_images": "data", "save_png": "logs", "plot_curve": "logs",
 }
 
 __all__ = sorted(_EXPORTS)

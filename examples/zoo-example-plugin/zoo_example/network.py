@@ -53,7 +53,7 @@ def total_variation_example_inputs() -> tuple[tuple[torch.Tensor], dict]:
 
 def resolve_unsharp_weights(uri: str, context) -> Path:
     """``unsharp://sigma=S,amount=A`` -> a safetensors file in the zoo cache, computed once."""
-    from zoo.weights.serialization import save_state_dict
+    from zoo.weights import save_state_dict
 
     params = dict(item.split("=", 1) for item in uri.split("://", 1)[1].split(",") if item)
     sigma, amount = float(params.get("sigma", 1.0)), float(params.get("amount", 1.0))
