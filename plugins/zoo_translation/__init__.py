@@ -53,10 +53,10 @@ def zoo_register_losses(register: Callable) -> None:
     # junyanz_gan / junyanz_gradient_penalty keep junyanz's argument names on the core zoo.losses.gan code.
     register(Loss(name="junyanz_gan", factory=f"{_LOSSES}:GANLoss",
                   description="adversarial loss: lsgan (CycleGAN), vanilla (pix2pix) or wgangp",
-                  example_kwargs={"gan_mode": "lsgan"}, example_inputs="zoo.losses.gan:example_gan_inputs"))
+                  example_kwargs={"gan_mode": "lsgan"}, example_inputs="zoo.losses:example_gan_inputs"))
     register(Loss(name="junyanz_gradient_penalty", factory=f"{_LOSSES}:gradient_penalty",
                   description="WGAN-GP gradient penalty lambda*(||grad D||-1)^2 at real/fake/interpolated points",
-                  example_inputs="zoo.losses.gan:example_gradient_penalty_inputs"))
+                  example_inputs="zoo.losses:example_gradient_penalty_inputs"))
     register(Loss(name="cycle_consistency", factory=f"{_LOSSES}:CycleConsistencyLoss",
                   description="CycleGAN cycle loss lambda_A*L1(F(G(a)),a) + lambda_B*L1(G(F(b)),b)",
                   example_kwargs={"lambda_a": 10.0, "lambda_b": 10.0},

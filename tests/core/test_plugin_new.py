@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,24 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _venv_seeing_this_environment(folder: Path) -> str:
+    """A fresh venv whose packages are this interpreter's (torch, setuptools, pip ... as the test run has them).
+
+    Neither ``--system-site-packages`` (that is the *base* interpreter's site, which may carry an old setuptools
+    and no ``wheel``) nor the venv's own seeded pip/setuptools: a ``.pth`` file adds this environment's site
+    folders, with their own ``.pth`` files, after the venv's (still empty) site-packages.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
+    python = folder / ("Scripts" if os.name == "nt" else "bin") / "python"
+    site_dir = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                              capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    ours = [p for p in dict.fromkeys([*site.getsitepackages(), site.getusersitepackages()]) if os.path.isdir(p)]
+    Path(site_dir).mkdir(parents=True, exist_ok=True)
+    (Path(site_dir) / "outer_environment.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
+    return str(python)
 
 
 @pytest.mark.slow
@@ -25,9 +44,7 @@ def test_new_plugin_installs_and_passes_its_own_tests(tmp_path):
                            capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 2 and "already exists" in again.stderr
 
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
-    python = str(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
+    python = _venv_seeing_this_environment(tmp_path / "venv")
     install = subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
                               "--no-input", "-e", str(root)], capture_output=True, text=True, env=env, timeout=300)
     assert install.returncode == 0, install.stdout[-2000:] + install.stderr[-2000:]

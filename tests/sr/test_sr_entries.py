@@ -84,7 +84,7 @@ def test_registered_components(manager):
     arch = manager.components("architecture")
     for name in ("rrdbnet", "srvgg_net_compact", "msrresnet", "vgg_style_discriminator", "unet_discriminator_sn"):
         assert arch.get(name).provider == "sr"
-    assert manager.components("task").get("super-resolution").record.pipeline == "zoo.inference.pipeline:ImagePipeline"
+    assert manager.components("task").get("super-resolution").record.pipeline == "zoo.inference:ImagePipeline"
     for fmt in ("basicsr", "esrgan-original", "mmedit"):
         assert fmt in manager.components("weight_format")
     assert manager.components("weight_source").get("pypi-ncnn").provider == "sr"

@@ -3,7 +3,8 @@
 ``available(name)`` says whether a metric can run here (and which file is missing from where);
 ``compute(name, folder_a, folder_b, ...)`` evaluates two image folders. The streaming classes
 (:class:`FID`, :class:`KID`, :class:`LPIPSMetric`) take batches with ``update(...)`` and finish with
-``compute()``. Submodules import torch lazily, so ``import zoo.metrics`` stays cheap.
+``compute()``. May import ``zoo.weights`` (metric weight files), ``zoo.images`` and below. Names load their
+submodule (and torch) on first use, so ``import zoo.metrics`` stays cheap.
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class Task:
 
     name: str
     description: str = ""
-    pipeline: Factory = "zoo.inference.pipeline:ImagePipeline"
+    pipeline: Factory = "zoo.inference:ImagePipeline"
     trainer: Factory | None = None
     #: how quality is measured for entries of this task (:mod:`zoo.evaluation`): ``kind`` (restoration |
     #: paired | unpaired | style), default ``dataset``/``metrics``/``y_channel``..., and ``degrade``

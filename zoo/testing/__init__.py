@@ -1,4 +1,8 @@
-"""Pytest fixtures and checks for plugin authors.
+"""Testing a plugin: pytest fixtures, the conformance check, and the ``zoo new-plugin`` template.
+
+Owns what plugin authors test with (this module is a pytest plugin), the conformance check
+(:mod:`~zoo.testing.conformance`) and the scaffold (:mod:`~zoo.testing.scaffold`, ``plugin_template/``).
+May import ``zoo.inference`` and everything below it; imports pytest.
 
 Enable with ``pytest_plugins = ["zoo.testing"]`` in a ``conftest.py``. Fixtures:
 

@@ -1,5 +1,9 @@
 """Training: ``zoo.training.train(entry_or_task, data=...)``, the :class:`Trainer` base of task trainers,
-option declarations (:class:`Option`), datasets and :func:`register_run`. Imports torch only when used."""
+option declarations (:class:`Option`), training datasets, checkpoints and run folders (:func:`register_run`).
+
+May import ``zoo.evaluation``, ``zoo.inference``, ``zoo.losses``, ``zoo.datasets`` and everything below them;
+``zoo.cli`` and ``zoo.bench`` build on it. Names load their module (and torch) on first use.
+"""
 
 from __future__ import annotations
 
