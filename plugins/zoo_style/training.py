@@ -18,17 +18,8 @@ from PIL import Image
 from torch import nn
 
 from zoo.registry import components
-from zoo.training import (
-    BASE_OPTIONS,
-    Option,
-    Trainer,
-    TrainingError,
-    item_rng,
-    list_images,
-    load_pretrained,
-    load_rgb,
-    to_tensor,
-)
+from zoo.training import (BASE_OPTIONS, Option, Trainer, TrainingError, item_rng, list_images, load_pretrained,
+                          load_rgb, to_tensor)
 
 STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
 

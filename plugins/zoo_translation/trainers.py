@@ -21,16 +21,8 @@ import torch
 from torch import nn
 
 from zoo.registry import components, get_manager
-from zoo.training import (
-    BASE_OPTIONS,
-    PREPROCESS,
-    AlignedDataset,
-    Option,
-    Trainer,
-    TrainingError,
-    UnalignedDataset,
-    load_pretrained,
-)
+from zoo.training import (BASE_OPTIONS, PREPROCESS, AlignedDataset, Option, Trainer, TrainingError, UnalignedDataset,
+                          load_pretrained)
 
 from .training import INIT_TYPES, ImagePool, init_weights
 

@@ -10,14 +10,8 @@ import html
 import io
 from typing import Any, Mapping, Sequence
 
-from zoo.bench.tables import (
-    COMPARISON_COLUMNS,
-    MICRO_COLUMNS,
-    QUALITY_COLUMNS,
-    SPEED_COLUMNS,
-    display_rows,
-    summary_lines,
-)
+from zoo.bench.tables import (COMPARISON_COLUMNS, MICRO_COLUMNS, QUALITY_COLUMNS, SPEED_COLUMNS, display_rows,
+                              summary_lines)
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1600px;

@@ -12,15 +12,8 @@ from zoo.bench.compare import compare_reports, read_report
 from zoo.bench.micro import read_micro_json
 from zoo.bench.report import dataframe, write_report
 from zoo.bench.runner import build_report, dist_world, gather, resolve_device, run_suite
-from zoo.bench.suite import (
-    QualitySpec,
-    Suite,
-    SuiteError,
-    adhoc_suite,
-    filter_models,
-    load_suite,
-    setting_from_flags,
-)
+from zoo.bench.suite import (QualitySpec, Suite, SuiteError, adhoc_suite, filter_models, load_suite,
+                             setting_from_flags)
 from zoo.datasets import check_data_name
 from zoo.evaluation.protocol import METRIC_NAMES
 from zoo.files import atomic_path

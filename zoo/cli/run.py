@@ -11,14 +11,7 @@ from typing import Any
 from zoo.cli.common import add_model_options
 from zoo.errors import OptionError
 from zoo.inference import load
-from zoo.inference.options import (
-    arg_batch_size,
-    arg_outscale,
-    arg_quality,
-    arg_tile,
-    arg_tile_pad,
-    arg_workers,
-)
+from zoo.inference.options import arg_batch_size, arg_outscale, arg_quality, arg_tile, arg_tile_pad, arg_workers
 from zoo.inference.runner import plan_outputs, run_files, write_report
 
 

@@ -9,19 +9,8 @@ from __future__ import annotations
 
 from zoo.datasets.archives import unpack_archive
 from zoo.datasets.layouts import LAYOUTS, check_layout
-from zoo.datasets.resolve import (
-                                  DataOverrides,
-                                  LocalDataset,
-                                  check_data_name,
-                                  data_home,
-                                  fetch_dataset,
-                                  get_dataset,
-                                  package_file,
-                                  registered,
-                                  resolve_dataset,
-                                  source,
-                                  validate,
-)
+from zoo.datasets.resolve import (DataOverrides, LocalDataset, check_data_name, data_home, fetch_dataset, get_dataset,
+                                  package_file, registered, resolve_dataset, source, validate)
 from zoo.errors import DatasetError, DatasetUnavailableError, UnsafeArchiveError
 
 __all__ = ["DataOverrides", "LocalDataset", "LAYOUTS", "DatasetError", "DatasetUnavailableError",

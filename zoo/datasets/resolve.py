@@ -30,12 +30,7 @@ from filelock import FileLock
 
 from zoo.datasets.archives import unpack_archive
 from zoo.datasets.layouts import check_layout, dataset_images, paired_files, sr_pairs
-from zoo.errors import (
-    DatasetError,
-    DatasetUnavailableError,
-    UnknownNameError,
-    WeightsUnavailableError,
-)
+from zoo.errors import DatasetError, DatasetUnavailableError, UnknownNameError, WeightsUnavailableError
 from zoo.files import zoo_home
 from zoo.images.files import IMAGE_SUFFIXES
 from zoo.registry.manager import components

@@ -26,14 +26,8 @@ from zoo.datasets import resolve_dataset
 from zoo.errors import DatasetUnavailableError
 from zoo.evaluation import runners
 from zoo.evaluation.protocol import EvaluationError, metric_label, protocol_for
-from zoo.evaluation.rows import (
-    FULL_SIZES,
-    EvaluationContext,
-    EvaluationResult,
-    all_rows,
-    drop_subset_deltas,
-    make_row,
-)
+from zoo.evaluation.rows import (FULL_SIZES, EvaluationContext, EvaluationResult, all_rows, drop_subset_deltas,
+                                 make_row)
 
 
 def evaluate(model: Any, *, dataset: str | None = None, data_dir: str | os.PathLike[str] | None = None,

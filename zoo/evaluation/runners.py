@@ -11,15 +11,8 @@ import numpy as np
 from zoo.datasets import DatasetError, get_dataset, resolve_dataset
 from zoo.errors import ZooError
 from zoo.evaluation.protocol import metric_label, protocol_for
-from zoo.evaluation.rows import (
-    EvaluationContext,
-    EvaluationResult,
-    as_rgb_array,
-    center_crop,
-    guarded,
-    limit,
-    make_row,
-)
+from zoo.evaluation.rows import (EvaluationContext, EvaluationResult, as_rgb_array, center_crop, guarded, limit,
+                                 make_row)
 from zoo.metrics.dinov2 import DINOv2Features, fd_dinov2_from_features
 from zoo.metrics.fid import FID, KID
 from zoo.metrics.inception import InceptionFeatures

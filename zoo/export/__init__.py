@@ -14,17 +14,8 @@ import types
 from typing import Any
 
 from zoo.export.model import export_model, report_dict
-from zoo.export.network import (
-    DEFAULT_OPSET,
-    FORMATS,
-    SUFFIXES,
-    TOLERANCE,
-    ExportError,
-    ExportReport,
-    export_network,
-    read_export_metadata,
-    state_dict_digest,
-)
+from zoo.export.network import (DEFAULT_OPSET, FORMATS, SUFFIXES, TOLERANCE, ExportError, ExportReport,
+                                export_network, read_export_metadata, state_dict_digest)
 
 __all__ = ["export_model", "export_network", "read_export_metadata", "state_dict_digest", "report_dict",
            "ExportError", "ExportReport", "DEFAULT_OPSET", "FORMATS", "SUFFIXES", "TOLERANCE"]

@@ -13,13 +13,7 @@ from __future__ import annotations
 from zoo.losses.gan import (GANConfigError, GANLoss, example_gan_inputs, example_gradient_penalty_inputs,
                             example_ragan_inputs, gradient_penalty)
 from zoo.losses.lpips_loss import LPIPSLoss
-from zoo.losses.pixel import (
-           CharbonnierLoss,
-           L1Loss,
-           LossConfigError,
-           MSELoss,
-           TotalVariationLoss,
-)
+from zoo.losses.pixel import (CharbonnierLoss, L1Loss, LossConfigError, MSELoss, TotalVariationLoss)
 from zoo.losses.timm_features import TimmFeatureLoss
 from zoo.losses.vgg import GramStyleLoss, VGGFeatures, VGGPerceptualLoss, gram_matrix
 

@@ -16,15 +16,8 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from zoo.errors import WeightsUnavailableError
-from zoo.losses.backbone import (
-    FrozenBackbone,
-    InputNormalizer,
-    check_criterion,
-    check_images,
-    feature_distance,
-    seeded,
-    torch_hub_prefix,
-)
+from zoo.losses.backbone import (FrozenBackbone, InputNormalizer, check_criterion, check_images, feature_distance,
+                                 seeded, torch_hub_prefix)
 from zoo.losses.pixel import LossConfigError
 from zoo.weights.hub import cached_file, fetch_file
 

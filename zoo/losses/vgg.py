@@ -21,15 +21,8 @@ import torch
 from torch import nn
 
 from zoo.errors import WeightsError, WeightsUnavailableError
-from zoo.losses.backbone import (
-    FrozenBackbone,
-    InputNormalizer,
-    check_criterion,
-    check_images,
-    feature_distance,
-    seeded,
-    torch_hub_prefix,
-)
+from zoo.losses.backbone import (FrozenBackbone, InputNormalizer, check_criterion, check_images, feature_distance,
+                                 seeded, torch_hub_prefix)
 from zoo.losses.pixel import LossConfigError
 from zoo.metrics.weights import WeightFile, resolve
 from zoo.weights.serialization import load_checkpoint

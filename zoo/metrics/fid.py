@@ -17,13 +17,8 @@ from zoo.metrics.data import to_uint8
 from zoo.metrics.inception import InceptionFeatures
 from zoo.metrics.reference import ReferenceStats
 from zoo.metrics.result import MetricResult
-from zoo.metrics.stats import (
-    GaussianStats,
-    all_gather_rows,
-    distributed_world,
-    frechet_distance,
-    kernel_inception_distance,
-)
+from zoo.metrics.stats import (GaussianStats, all_gather_rows, distributed_world, frechet_distance,
+                               kernel_inception_distance)
 
 
 def _is_distributed() -> bool:

@@ -15,14 +15,7 @@ import torch
 
 from zoo.errors import ImageInputError
 from zoo.metrics import psnr_ssim
-from zoo.metrics.data import (
-    ImagePairs,
-    collate_pairs,
-    decode_rgb_uint8,
-    make_loader,
-    pair_by_stem,
-    to_uint8,
-)
+from zoo.metrics.data import ImagePairs, collate_pairs, decode_rgb_uint8, make_loader, pair_by_stem, to_uint8
 from zoo.metrics.inception import default_device, reference_precision
 from zoo.metrics.lpips import LPIPS
 from zoo.metrics.result import MetricResult

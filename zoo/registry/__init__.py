@@ -9,48 +9,14 @@ No torch here; building a network (``build_model``) imports its plugin's module.
 
 from __future__ import annotations
 
-from zoo.registry.catalog import (
-                                 Catalog,
-                                 Entry,
-                                 Processing,
-                                 WeightSpec,
-                                 parse_entry,
-                                 read_catalog_file,
-)
+from zoo.registry.catalog import (Catalog, Entry, Processing, WeightSpec, parse_entry, read_catalog_file)
 from zoo.registry.hookspecs import hookimpl, hookspec
-from zoo.registry.lookup import (
-                                 TASK_ALIASES,
-                                 build_model,
-                                 get_architecture,
-                                 get_component,
-                                 get_entry,
-                                 get_loss,
-                                 list_components,
-                                 list_models,
-                                 matching_tasks,
-                                 task_matches,
-)
-from zoo.registry.manager import (
-                                 PluginInfo,
-                                 ZooPluginManager,
-                                 ZooPluginWarning,
-                                 components,
-                                 get_manager,
-                                 use_manager,
-)
-from zoo.registry.records import (
-                                 RECORD_KINDS,
-                                 Architecture,
-                                 ComponentTable,
-                                 Dataset,
-                                 DataSource,
-                                 Loss,
-                                 Registered,
-                                 Task,
-                                 WeightFormat,
-                                 WeightSource,
-                                 import_object,
-)
+from zoo.registry.lookup import (TASK_ALIASES, build_model, get_architecture, get_component, get_entry, get_loss,
+                                 list_components, list_models, matching_tasks, task_matches)
+from zoo.registry.manager import (PluginInfo, ZooPluginManager, ZooPluginWarning, components, get_manager,
+                                  use_manager)
+from zoo.registry.records import (RECORD_KINDS, Architecture, ComponentTable, Dataset, DataSource, Loss, Registered,
+                                  Task, WeightFormat, WeightSource, import_object)
 
 __all__ = [
     "Architecture", "Loss", "Task", "WeightFormat", "WeightSource", "DataSource", "Dataset", "Registered",

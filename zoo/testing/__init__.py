@@ -28,11 +28,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pytest
 
 from zoo.registry.manager import ENTRY_POINT_GROUP, ZooPluginManager, use_manager
-from zoo.testing.conformance import (
-    DEFAULT_IMAGE_SIZE,
-    ConformanceReport,
-    run_conformance,
-)
+from zoo.testing.conformance import DEFAULT_IMAGE_SIZE, ConformanceReport, run_conformance
 
 
 @pytest.fixture

@@ -21,13 +21,7 @@ from zoo.files import atomic_path
 from zoo.registry.catalog import Processing
 from zoo.registry.hookspecs import hookimpl
 from zoo.registry.manager import get_manager
-from zoo.training.config import (
-    ConfigError,
-    TrainingError,
-    load_config_file,
-    parse_overrides,
-    resolve_options,
-)
+from zoo.training.config import ConfigError, TrainingError, load_config_file, parse_overrides, resolve_options
 from zoo.weights.hub import resolve_weights
 from zoo.weights.loading import load_weights
 

@@ -18,36 +18,11 @@ import importlib
 from typing import Any
 
 from zoo.files import atomic_path, sha256_of, zoo_home
-from zoo.weights.formats import (
-    PLAIN,
-    LoadReport,
-    describe_mismatch,
-    load_into,
-    load_state_dict_strict,
-    read_weights,
-)
-from zoo.weights.hub import (
-    ChecksumMismatchError,
-    ResolveContext,
-    ResolvedWeights,
-    cache_path_for,
-    cached_file,
-    cached_weights,
-    fetch_file,
-    is_offline,
-    is_url,
-    local_path,
-    resolve_weights,
-    verify_spec,
-    weights_dir,
-    weights_location,
-)
-from zoo.weights.loading import (
-    PretrainedNetwork,
-    download,
-    load_weights,
-    pretrained_network,
-)
+from zoo.weights.formats import PLAIN, LoadReport, describe_mismatch, load_into, load_state_dict_strict, read_weights
+from zoo.weights.hub import (ChecksumMismatchError, ResolveContext, ResolvedWeights, cache_path_for, cached_file,
+                             cached_weights, fetch_file, is_offline, is_url, local_path, resolve_weights, verify_spec,
+                             weights_dir, weights_location)
+from zoo.weights.loading import PretrainedNetwork, download, load_weights, pretrained_network
 
 #: names of :mod:`zoo.weights.serialization`, which imports torch when first used
 _SERIALIZATION_NAMES = ("load_checkpoint", "save_state_dict", "safetensors_bytes", "sniff_weights_file")

@@ -13,13 +13,7 @@ from typing import Iterator, Sequence
 from zoo.errors import ZooError
 from zoo.files import sha256_of
 from zoo.registry.manager import get_manager
-from zoo.weights.hub import (
-    ChecksumMismatchError,
-    cached_weights,
-    digest_files_for,
-    verify_spec,
-    weights_dir,
-)
+from zoo.weights.hub import ChecksumMismatchError, cached_weights, digest_files_for, verify_spec, weights_dir
 
 
 def cached_files(root: Path | None = None) -> list[Path]:
