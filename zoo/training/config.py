@@ -80,7 +80,18 @@ def _looks_like_float(text: str) -> bool:
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping of options; errors name the file."""
+    """A YAML mapping of options; errors name the file. A run's own ``config.yaml`` (``target``, ``task``,
+    ``data``, ``options``) gives its options, without the ``name`` it took from its folder."""
+    return read_config_file(path)[0]
+
+
+#: the keys of a run's ``config.yaml`` around its ``options``
+RUN_CONFIG_KEYS = {"target", "task", "data", "options", "name_from_folder"}
+
+
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(options, run)``: the options of a YAML file, and for a run's ``config.yaml`` its ``target``, ``task``
+    and ``data`` (empty for a plain mapping of options)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -89,10 +100,16 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if data is None:
-        return {}
+        return {}, {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of option: value, got {type(data).__name__}")
-    return {str(k): _fix_float(v) for k, v in data.items()}
+    run: dict[str, Any] = {}
+    if isinstance(data.get("options"), dict) and set(data) <= RUN_CONFIG_KEYS:
+        run = {k: v for k, v in data.items() if k != "options"}
+        data = dict(data["options"])
+        if run.get("name_from_folder"):
+            data.pop("name", None)  # a rerun is named after its own folder, not a copy of this run's name
+    return {str(k): _fix_float(v) for k, v in data.items()}, run
 
 
 def _fix_float(value: Any) -> Any:
