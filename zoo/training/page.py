@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,18 @@ def plot_panels(rows: Sequence[Mapping[str, str]], keys: Sequence[str], path: Pa
     return path
 
 
+def png_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, without an image library."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
 def _table(rows: Sequence[Sequence[Any]], head: Sequence[str] | None = None) -> str:
     out = ["<table>"]
     if head:
@@ -111,9 +124,12 @@ def summary(run: Path) -> dict[str, Any]:
     config = _config(run)
     history = record.get("history", [])
     best = _best(record, run)
+    rows = read_csv(run / "train_log.csv")
+    steps = [int(float(rows[-1]["step"]))] if rows else []
+    steps += [int(e["step"]) for e in history if isinstance(e.get("step"), int)]
     return {"run": str(run), "name": (record.get("options") or config.get("options") or {}).get("name") or run.name,
             "task": record.get("task") or config.get("task", "?"), "status": record.get("status", "unknown"),
-            "step": history[-1]["step"] if history else None, "best": best}
+            "step": max(steps) if steps else None, "best": best}
 
 
 def _config(run: Path) -> dict[str, Any]:
@@ -186,7 +202,10 @@ def build_page(run: str | Path) -> Path:
         parts.append("<p class='muted'>No sample grid yet.</p>")
     for grid in sorted(grids, key=lambda g: -g["step"]):
         rows_text = "; ".join(f"row {i + 1}: {c}" for i, c in enumerate(grid.get("captions", [])))
-        parts.append(f"<figure><img src='samples/{html.escape(grid['file'])}' alt='samples at step {grid['step']}'>"
+        size = png_size(run / "samples" / grid["file"])
+        width = f" width='{min(1000, size[0] * max(1, min(4, 512 // max(1, size[0]))))}'" if size else ""
+        parts.append(f"<figure><img src='samples/{html.escape(grid['file'])}'{width} "
+                     f"alt='samples at step {grid['step']}'>"
                      f"<figcaption>step {grid['step']}: {html.escape(rows_text)}</figcaption></figure>")
     history = record.get("history", [])
     if history:

@@ -398,10 +398,14 @@ class Trainer:
                         if self.is_main:
                             write_catalog(self, val)
                         log.event("interrupt", self.step, signal=signum)
+                        if self.is_main:
+                            build_page(self.out)
                         log.line(f"zoo train: stopped by signal {signum} at step {self.step}; checkpoint written "
                                  f"({self.checkpoint_path})")
                         raise TrainingInterrupted(signum, self.step, self.checkpoint_path)
             log.event("finish", self.step, best=self.best.state() if self.best.metric else None)
+            if self.is_main:
+                build_page(self.out)
         finally:
             if bar is not None:
                 bar.close()
