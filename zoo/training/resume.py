@@ -63,8 +63,11 @@ def _names(changes: Mapping[str, Any]) -> str:
 
 
 def _short(value: Any) -> str:
+    """A value for the one-line message; long paths keep their end (where they differ)."""
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    if len(text) <= 60:
+        return text
+    return "'..." + str(value)[-50:] + "'" if isinstance(value, str) else text[:57] + "..."
 
 
 def data_of_run(out: Path, checkpoint: Mapping[str, Any] | None = None) -> str | None:
