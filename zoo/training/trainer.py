@@ -460,7 +460,8 @@ class Trainer:
             sums.clear()
         if bar is not None:
             bar.update(1)
-        ckpt_now = self.step % self.config["checkpoint_every"] == 0 or last_step
+        keep = self.config.get("keep_every") or 0
+        ckpt_now = self.step % self.config["checkpoint_every"] == 0 or last_step or (keep and self.step % keep == 0)
         val_every = self.config["val_every"]
         val = None
         if self.val_items is not None and ((self.step % val_every == 0 if val_every > 0 else ckpt_now) or last_step):
