@@ -7,8 +7,11 @@ the RNG states of python, numpy, torch and CUDA of *every* rank, so a resumed ru
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
+import signal
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -26,6 +29,17 @@ CHECKPOINT_VERSION = 1
 def dist_env() -> tuple[int, int, int]:
     """(rank, world size, local rank) from torchrun's environment (0, 1, 0 without it)."""
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+
+
+def die_with_launcher() -> None:
+    """Under torchrun, end this worker (SIGTERM: it checkpoints and stops) when the launcher process dies, even by
+    ``kill -9`` that leaves the launcher no chance to stop its workers (Linux ``PR_SET_PDEATHSIG``)."""
+    if "TORCHELASTIC_RUN_ID" not in os.environ or not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the launcher died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def is_distributed() -> bool:

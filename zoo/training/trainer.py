@@ -68,6 +68,7 @@ class Trainer:
         #: a file / URL replacing the entry's own weights as the fine-tuning start (``--weights``)
         self.pretrained_weights: str | Path | None = None
         self.rank, self.world, self.local_rank = st.dist_env()
+        st.die_with_launcher()
         self.device = self._device()
         self.step = 0
         self.models: dict[str, nn.Module] = {}
