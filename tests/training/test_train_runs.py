@@ -251,3 +251,23 @@ def test_run_page_opens_in_headless_chromium(data, tmp_path, capsys):
     listed = capsys.readouterr().out.splitlines()
     assert listed[0].split() == ["run", "name", "task", "status", "step", "best"]
     assert str(out) in listed[1] and "finished" in listed[1] and " 4 " in listed[1] and "psnr" in listed[1]
+
+
+@pytest.mark.shared
+def test_lpips_runs_with_a_local_trunk_file(data, tmp_path, zoo_manager):
+    """metric_weights={lpips: PATH} (a torchvision AlexNet file, here a seeded one) makes LPIPS a validation
+    metric, and best_metric=auto then follows it (lower is better)."""
+    import torchvision
+
+    torch.manual_seed(0)
+    features = torchvision.models.alexnet(weights=None).features.state_dict()
+    trunk = tmp_path / "alexnet-local.pth"
+    torch.save({f"features.{k}": v for k, v in features.items()}, trunk)
+    trainer = prepare("paired-translation", data["paired"], out=tmp_path / "run",
+                      overrides={**COMMON, **PIX2PIX, "steps": 2, "checkpoint_every": 2,
+                                 "val_data": str(data["paired"]), "metric_weights": {"lpips": str(trunk)}})
+    finish(trainer, trainer.fit())
+    rows = _rows(tmp_path / "run" / "val_log.csv")
+    assert set(rows[0]) == {"step", "lpips", "psnr", "ssim"} and float(rows[0]["lpips"]) >= 0
+    record = json.loads((tmp_path / "run" / "run.json").read_text())["validation"]
+    assert record["best_metric"] == "lpips" and record["best_mode"] == "min" and "lpips" not in record["unavailable"]
