@@ -91,3 +91,20 @@ def check_common_options(config: Mapping[str, Any], val_metrics: Sequence[str]) 
             raise TrainingError(f"option 'metric_weights': {key}: {path} is not a file")
     if "best_metric" in config:
         check_best_metric(config["best_metric"], list(val_metrics), bool(config.get("val_data")))
+
+
+def lr_factor(config: Mapping[str, Any], step: int, total: int, per_epoch: int) -> float:
+    """The learning-rate multiplier of ``lr_policy`` at ``step`` of ``total`` (``per_epoch`` steps an epoch)."""
+    policy, total = config["lr_policy"], max(1, total)
+    if policy == "linear":
+        if config["steps"] <= 0 and config["epochs_decay"] > 0:  # junyanz: per epoch
+            epoch = step // max(1, per_epoch)
+            return 1.0 - max(0, epoch + 1 - config["epochs"]) / (config["epochs_decay"] + 1)
+        start = config["decay_start"] * total
+        return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1.0, total - start))
+    if policy == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+    if policy == "step":
+        marks = [m * total if m < 1 else m for m in config["lr_milestones"]]
+        return config["lr_gamma"] ** sum(step >= m for m in marks)
+    return 1.0

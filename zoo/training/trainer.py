@@ -29,11 +29,11 @@ from zoo.training.checkpoints import (LAST_FILE, BestTracker, StopSignals, Train
 from zoo.training.config import Option, TrainingError
 from zoo.training.data import ResumableSampler, stack_images
 from zoo.training.logs import CSVLog, TensorBoardLog, save_grid
-from zoo.training.options import BASE_OPTIONS, RESUME_SAFE, check_common_options
+from zoo.training.options import BASE_OPTIONS, RESUME_SAFE, check_common_options, lr_factor
 from zoo.training.page import build_page
 from zoo.training.run import export_weights, write_catalog
 from zoo.training.runlog import RunLog, start_run
-from zoo.training.validation import ValidationMetrics, resolve_val_data
+from zoo.training.validation import ValidationMetrics, output_diversity, resolve_val_data
 
 #: devices whose torch.distributed backend runs SyncBatchNorm (gloo on CPU does not)
 SYNC_BN_DEVICES = ("cuda", "xpu")
@@ -205,19 +205,7 @@ class Trainer:
         return per_epoch * (self.config["epochs"] + self.config["epochs_decay"])
 
     def lr_factor(self, step: int) -> float:
-        policy, total = self.config["lr_policy"], max(1, self.total)
-        if policy == "linear":
-            if self.config["steps"] <= 0 and self.config["epochs_decay"] > 0:  # junyanz: per epoch
-                epoch = step // max(1, self.per_epoch)
-                return 1.0 - max(0, epoch + 1 - self.config["epochs"]) / (self.config["epochs_decay"] + 1)
-            start = self.config["decay_start"] * total
-            return 1.0 if step < start else max(0.0, 1.0 - (step - start) / max(1.0, total - start))
-        if policy == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
-        if policy == "step":
-            marks = [m * total if m < 1 else m for m in self.config["lr_milestones"]]
-            return self.config["lr_gamma"] ** sum(step >= m for m in marks)
-        return 1.0
+        return lr_factor(self.config, step, self.total, self.per_epoch)
 
     def setup(self) -> None:
         if self.config["threads"] > 0:
@@ -363,12 +351,6 @@ class Trainer:
         if self._checkpoint is not None:
             self.restore(self._checkpoint)
             self.resumed_from = self.step
-            if self.step >= self.total and self.is_main:
-                how = (f"steps={self.config['steps']}" if self.config["steps"] > 0 else
-                       f"epochs={self.config['epochs']} + epochs_decay={self.config['epochs_decay']}")
-                print(f"zoo train: warning: the checkpoint is already at step {self.step}, at or past this run's "
-                      f"{self.total} steps ({how}); nothing to train. Pass steps=N with N above {self.step} to "
-                      "train further", file=sys.stderr)
         log = start_run(self, getattr(self, "resume_changes", None))
         keep = self.step if self._checkpoint is not None else -1
         train_log = CSVLog(self.out / "train_log.csv", keep) if self.is_main else None
@@ -503,13 +485,7 @@ class Trainer:
         pair = self.generate(batch)
         if pair is None or pair[1].shape[0] < 2:
             return {}
-        x, y = (t.float().flatten(1) for t in pair)
-        dy = torch.cdist(y, y, p=1) / y.shape[1]
-        dx = torch.cdist(x, x, p=1) / x.shape[1]
-        n = y.shape[0]
-        out_div = float(dy.sum() / (n * (n - 1)))
-        in_div = float(dx.sum() / (n * (n - 1)))
-        return {"diversity": out_div, "diversity_ratio": out_div / in_div if in_div > 0 else float("nan")}
+        return output_diversity(*pair)
 
     @torch.no_grad()
     def _save_samples(self, batch: Mapping[str, Any], board: TensorBoardLog) -> None:

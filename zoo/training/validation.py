@@ -90,6 +90,16 @@ def mean_psnr_ssim(outputs: torch.Tensor, targets: torch.Tensor, *, crop_border:
     return {"psnr": float(np.mean([r[0] for r in rows])), "ssim": float(np.mean([r[1] for r in rows]))}
 
 
+def output_diversity(inputs: torch.Tensor, outputs: torch.Tensor) -> dict[str, float]:
+    """Mean pairwise L1 distance between outputs for different inputs, and its ratio to the inputs' own (a ratio
+    falling towards 0 means the outputs collapse onto one image)."""
+    x, y = (t.float().flatten(1) for t in (inputs, outputs))
+    n = y.shape[0]
+    out_div = float((torch.cdist(y, y, p=1) / y.shape[1]).sum() / (n * (n - 1)))
+    in_div = float((torch.cdist(x, x, p=1) / x.shape[1]).sum() / (n * (n - 1)))
+    return {"diversity": out_div, "diversity_ratio": out_div / in_div if in_div > 0 else float("nan")}
+
+
 class ValidationMetrics:
     """The weight-based metric networks a trainer validates with, built once; absent weights are recorded.
 
