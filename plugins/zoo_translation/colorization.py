@@ -104,14 +104,10 @@ class ColorizationTrainer(Pix2PixTrainer):
         n = self.config["val_max_images"] or len(data)
         return [data[i] for i in range(min(n, len(data)))]
 
-    def validate(self) -> dict[str, float]:
-        """PSNR and LPIPS of the colourised RGB (the input's L with the predicted ab) against the photo."""
-        fakes, reals = [], []
-        for batch in self.val_batches(self.val_items):
-            light, _ = self.inputs(batch)
-            fakes.append(decode(light, self.models["generator"](light)).cpu())
-            reals.append(batch["image"].float().cpu())
-        return self.paired_metrics(torch.cat(fakes), torch.cat(reals))
+    def val_outputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The colourised RGB (the input's L with the predicted ab) and the photo: PSNR and LPIPS compare them."""
+        light, _ = self.inputs(batch)
+        return decode(light, self.models["generator"](light)).cpu(), batch["image"].float().cpu()
 
     def sample_captions(self) -> list[str]:
         return ["input (lightness)", "output (colourised)", "target (photo)"]

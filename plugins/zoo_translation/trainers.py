@@ -208,12 +208,13 @@ class Pix2PixTrainer(TranslationTrainer):
         return [data[i] for i in range(min(n, len(data)))]
 
     def validate(self) -> dict[str, float]:
-        reals, fakes = [], []
-        for batch in self.val_batches(self.val_items):
-            real_a, real_b = self.inputs(batch)
-            reals.append(self.to_unit(real_b).cpu())
-            fakes.append(self.to_unit(self.models["generator"](real_a)).cpu())
-        return self.paired_metrics(torch.cat(fakes), torch.cat(reals))
+        pairs = [self.val_outputs(batch) for batch in self.val_batches(self.val_items)]
+        return self.paired_metrics(torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]))
+
+    def val_outputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs, targets) of a validation batch as RGB in [0, 1] on the CPU."""
+        real_a, real_b = self.inputs(batch)
+        return self.to_unit(self.models["generator"](real_a)).cpu(), self.to_unit(real_b).cpu()
 
     def paired_metrics(self, fakes: torch.Tensor, reals: torch.Tensor) -> dict[str, float]:
         """LPIPS / PSNR / SSIM of outputs against their targets, and FID / KID of the two sets."""

@@ -20,18 +20,6 @@ TINY = ["kwargs={num_feat: 8, num_feat2: 4}", "patch_size=24", "batch_size=2", "
         "log_every=1", "sample_every=0", "steps=2", "checkpoint_every=2"]
 
 
-@pytest.fixture
-def sr_data(shared_dir: Path, tmp_path: Path) -> Path:
-    return tiny_data.sr_folder(shared_dir, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def _train(*args: str) -> int:
     return main(["train", "super-resolution-luma", *args])
 

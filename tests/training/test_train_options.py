@@ -12,7 +12,6 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
-import tiny_data
 from zoo.cli import main
 from zoo.registry.manager import components
 from zoo.training import ConfigError, TrainingError, prepare, register_run, train
@@ -26,18 +25,6 @@ TINY = {"kwargs": {"num_feat": 8, "num_feat2": 4}, "patch_size": 24, "batch_size
 def _words(options: dict) -> list[str]:
     return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
             for k, v in options.items()]
-
-
-@pytest.fixture
-def sr_data(shared_dir: Path, tmp_path: Path) -> Path:
-    return tiny_data.sr_folder(shared_dir, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_overrides_parse_as_yaml() -> None:

@@ -43,13 +43,6 @@ def data(tmp_path_factory, shared_dir: Path) -> dict[str, Path]:
             "set5": shared_dir / "data" / "sr_bench" / "Set5"}
 
 
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
 def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(path.open()))
 

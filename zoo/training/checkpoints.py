@@ -25,6 +25,7 @@ from zoo.files import atomic_path
 from zoo.inference.runs import BEST_WEIGHTS_FILE, CHECKPOINTS, snapshot_stem
 from zoo.training import state as st
 from zoo.training.config import TrainingError
+from zoo.training.run import export_state
 from zoo.training.validation import higher_is_better
 
 BEST_FILE = "best.pt"
@@ -83,16 +84,6 @@ class StopSignals:
 def ignore_sigint(_worker_id: int) -> None:
     """DataLoader workers leave Ctrl-C to the main process, which stops cleanly at the end of the step."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def export_state(model: torch.nn.Module, path: Path, metadata: Mapping[str, str]) -> Path:
-    """A model's state_dict as safetensors, atomically."""
-    from safetensors.torch import save_file  # heavy
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata=dict(metadata))
-    return path
 
 
 def keep_snapshot(trainer: Any) -> Path:

@@ -146,6 +146,17 @@ def check_value(key: str, option: Option, value: Any, source: str) -> Any:
     return value
 
 
+def plain(value: Any) -> Any:
+    """Options as plain YAML/JSON data: tuples as lists, keys as strings, paths as strings."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
 def describe_options(declared: Mapping[str, Option]) -> str:
     """A table of options for ``--list-options``."""
     width = max((len(k) for k in declared), default=0)

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from zoo.training.config import TrainingError
+from zoo.training.config import TrainingError, plain
 from zoo.training.runlog import CONFIG_FILE
 
 
@@ -26,18 +26,10 @@ def changed_options(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
         if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
             same = float(a) == float(b)
         else:
-            same = _plain(a) == _plain(b)
+            same = plain(a) == plain(b)
         if not same:
             changes[key] = (a, b)
     return changes
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 def check_resume(checkpoint: Mapping[str, Any], options: Mapping[str, Any], data: Path, *, safe: frozenset[str],

@@ -22,7 +22,8 @@ from zoo.inference.runs import (BEST_WEIGHTS_FILE, CATALOG_FILE, CHECKPOINTS, PL
                                 register_run_catalog)
 from zoo.registry.catalog import Processing
 from zoo.registry.manager import get_manager
-from zoo.training.config import ConfigError, TrainingError, parse_overrides, read_config_file, resolve_options
+from zoo.training.config import (ConfigError, TrainingError, parse_overrides, plain, read_config_file,
+                                 resolve_options)
 from zoo.training.recipes import entry_layers
 from zoo.training.resume import check_resume, data_of_run
 from zoo.weights.hub import resolve_weights
@@ -193,32 +194,27 @@ def load_pretrained(trainer: Any, model: Any) -> None:
     load_weights(model, entry, resolved)
 
 
-def export_weights(trainer: Any) -> Path:
-    """The exported model's state_dict as safetensors in the run folder (atomically)."""
+def export_state(model: Any, path: Path, metadata: Mapping[str, str]) -> Path:
+    """A model's state_dict as safetensors, atomically."""
     from safetensors.torch import save_file  # heavy
 
-    model = trainer.models[trainer.export_model]
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = trainer.out / WEIGHTS_FILE
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"zoo_step": str(trainer.step), "zoo_task": trainer.task_name})
+        save_file(state, str(tmp), metadata=dict(metadata))
     return path
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+def export_weights(trainer: Any) -> Path:
+    """The exported model of the current step as ``RUN/model.safetensors``."""
+    return export_state(trainer.models[trainer.export_model], trainer.out / WEIGHTS_FILE, trainer.weights_metadata())
 
 
 def processing_dict(processing: Any) -> dict[str, Any]:
     """A :class:`~zoo.registry.catalog.Processing` (or mapping) as catalog YAML, defaults left out."""
     if isinstance(processing, Mapping):
-        return _plain(processing)
+        return plain(processing)
     default = Processing()
-    return {f.name: _plain(getattr(processing, f.name)) for f in dataclasses.fields(processing)
+    return {f.name: plain(getattr(processing, f.name)) for f in dataclasses.fields(processing)
             if getattr(processing, f.name) != getattr(default, f.name)}
 
 
@@ -236,7 +232,7 @@ def write_catalog(trainer: Any, metrics: Mapping[str, float]) -> Path:
         weights = {"url": WEIGHTS_FILE, "description": f"zoo train, step {trainer.step}"}
     entry: dict[str, Any] = {
         "name": name, "task": trainer.task_name,
-        "architecture": {"name": spec["architecture"], "kwargs": _plain(spec.get("kwargs", {}))},
+        "architecture": {"name": spec["architecture"], "kwargs": plain(spec.get("kwargs", {}))},
         "weights": [weights],
         "processing": processing_dict(spec.get("processing", {})),
         "description": spec.get("description") or f"Trained with `zoo train` ({trainer.task_name}) on {trainer.data}",

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from zoo.files import atomic_path, write_text_atomic
+from zoo.training.config import plain
 from zoo.version import VERSION
 
 RUN_JSON = "run.json"
@@ -133,7 +134,7 @@ class RunLog:
         history = list(self.record.get("history", []))
         self.record.update({
             "zoo_run": RUN_FORMAT, "target": trainer.target, "task": trainer.task_name, "data": str(trainer.data),
-            "command": list(sys.argv), "options": _plain(trainer.config), "versions": versions(),
+            "command": list(sys.argv), "options": plain(trainer.config), "versions": versions(),
             "git": git_commit(Path(__file__).resolve().parents[1]), "device": device_name(trainer.device),
             "world_size": trainer.world, "history": history + [event], "status": "running",
         })
@@ -148,7 +149,7 @@ class RunLog:
 
     def set(self, key: str, value: Any) -> None:
         if self.enabled:
-            self.record[key] = _plain(value)
+            self.record[key] = plain(value)
             self.save()
 
     def save(self) -> None:
@@ -196,13 +197,3 @@ def start_run(trainer: Any, changes: Mapping[str, Any] | None = None) -> RunLog:
                                "unavailable": m.unavailable, "best_metric": trainer.best.metric,
                                "best_mode": trainer.best.mode})
     return log
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
