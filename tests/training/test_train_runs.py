@@ -264,3 +264,14 @@ def test_lpips_runs_with_a_local_trunk_file(data, tmp_path, zoo_manager):
     assert set(rows[0]) == {"step", "lpips", "psnr", "ssim"} and float(rows[0]["lpips"]) >= 0
     record = json.loads((tmp_path / "run" / "run.json").read_text())["validation"]
     assert record["best_metric"] == "lpips" and record["best_mode"] == "min" and "lpips" not in record["unavailable"]
+
+
+@pytest.mark.shared
+def test_tensorboard_event_files_when_installed(data, tmp_path, sr_data):
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "run"
+    assert main(["train", "super-resolution-luma", "--data", str(sr_data), "--out", str(out), "steps=2",
+                 "kwargs={num_feat: 8, num_feat2: 4}", "patch_size=24", "batch_size=2", "progress=false",
+                 "threads=1"]) == 0
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert "TensorBoard logging is off" not in (out / "train.log").read_text()

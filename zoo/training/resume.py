@@ -63,7 +63,9 @@ def _short(value: Any) -> str:
 
 
 def data_of_run(out: Path, checkpoint: Mapping[str, Any] | None = None) -> str | None:
-    """The training data of the run in ``out`` (``--resume`` without ``--data``): config.yaml, else the checkpoint."""
+    """The training data of the run in ``out`` (``--resume`` without ``--data``): as config.yaml gives it, or the
+    absolute path the checkpoint recorded when that one is not found from here (another working folder)."""
+    given = None
     path = out / CONFIG_FILE
     if path.is_file():
         try:
@@ -71,7 +73,8 @@ def data_of_run(out: Path, checkpoint: Mapping[str, Any] | None = None) -> str |
         except yaml.YAMLError:
             record = None
         if isinstance(record, dict) and record.get("data"):
-            return str(record["data"])
-    if checkpoint is not None and checkpoint.get("data"):
-        return str(checkpoint["data"])
-    return None
+            given = str(record["data"])
+    recorded = str(checkpoint["data"]) if checkpoint is not None and checkpoint.get("data") else None
+    if given is not None and (Path(given).exists() or recorded is None):
+        return given
+    return recorded

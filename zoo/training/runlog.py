@@ -78,7 +78,7 @@ def read_run_json(run: Path) -> dict[str, Any]:
 
 def write_config(out: Path, *, target: str, task: str, data: str, options: Mapping[str, Any], name_given: bool) -> Path:
     """``config.yaml``: what ``--config RUN/config.yaml`` (and ``--resume``) read back."""
-    record = {"target": target, "task": task, "data": data, "options": dict(options)}
+    record = {"target": target, "task": task, "data": data, "options": plain(options)}
     if not name_given:
         record["name_from_folder"] = True  # a rerun from this file is named after its own folder
     return write_text_atomic(out / CONFIG_FILE, yaml.safe_dump(record, sort_keys=True))
