@@ -63,8 +63,8 @@ def recipes() -> list[Recipe]:
                         "steps": 1000000, "lr_policy": "cosine", "flip": True, "rotate": True},
                source=f"{BASICSR}/ESRGAN/train_RRDBNet_PSNR_x4.yml",
                description="RRDB_PSNR: RRDBNet with L1, Adam 2e-4 (0.9, 0.99), EMA 0.999, 128 px, 1M iterations",
-               differences=("upstream's cosine schedule restarts every 250k iterations (eta_min 1e-7); lr_policy=cosine "
-                            "here is one cosine over all steps",)),
+               differences=("upstream's cosine schedule restarts every 250k iterations (eta_min 1e-7); "
+                            "lr_policy=cosine here is one cosine over all steps",)),
         Recipe(name="msrresnet", task="super-resolution",
                options={"stage": "pixel", "degradation": "bicubic", "patch_size": 128, "batch_size": 16, "lr": 2e-4,
                         "betas": [0.9, 0.999], "pixel_loss": "l1", "pixel_weight": 1.0, "steps": 1000000,
@@ -72,8 +72,8 @@ def recipes() -> list[Recipe]:
                source="https://github.com/open-mmlab/mmagic/blob/main/configs/srgan_resnet/"
                       "msrresnet_x4c64b16_1xb16-1000k_div2k.py",
                description="MSRResNet (mmediting): L1, Adam 2e-4 (0.9, 0.999), 128 px, batch 16, 1M iterations",
-               differences=("mmediting's cosine schedule restarts every 250k iterations (eta_min 1e-7); here one cosine "
-                            "over all steps",
+               differences=("mmediting's cosine schedule restarts every 250k iterations (eta_min 1e-7); here one "
+                            "cosine over all steps",
                             "mmediting reads pre-made bicubic LR sub-images (DIV2K X4_sub); here LR patches are made "
                             "on the fly with MATLAB-compatible bicubic")),
         Recipe(name="vdsr", task="super-resolution-y",

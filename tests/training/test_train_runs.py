@@ -84,7 +84,8 @@ def test_validation_rows_and_a_best_checkpoint_that_peaked_earlier(data, tmp_pat
     assert best["step"] == 2 and last["step"] == 3 and best["best"]["metric"] == metric
     export = trainer.export_model
     assert any(not torch.equal(v, last["models"][export][k]) for k, v in best["models"][export].items())
-    best_w, kept = load_file(str(run / "best.safetensors")), load_file(str(run / "checkpoints" / "step_0000002.safetensors"))
+    best_w = load_file(str(run / "best.safetensors"))
+    kept = load_file(str(run / "checkpoints" / "step_0000002.safetensors"))
     assert all(torch.equal(best_w[k], kept[k]) for k in kept)
     catalog = yaml.safe_load((run / "catalog.yaml").read_text())["entries"][0]
     assert catalog["weights"][0]["url"] == "best.safetensors"
@@ -106,7 +107,8 @@ def test_sr_validation_on_a_registered_dataset_names_lpips_unavailable(data, tmp
                  "batch_size=2", "progress=false", "threads=1"]) == 0
     printed = capsys.readouterr().out
     assert "validation on set5: psnr_y, ssim_y; best.pt follows psnr_y (max)" in printed
-    assert "validation metric lpips unavailable: LPIPS AlexNet trunk weights are not here (alexnet-owt-7be5be79.pth" in printed
+    assert ("validation metric lpips unavailable: LPIPS AlexNet trunk weights are not here "
+            "(alexnet-owt-7be5be79.pth") in printed
     rows = _rows(out / "val_log.csv")
     assert set(rows[-1]) == {"step", "psnr_y", "ssim_y"} and 0 < float(rows[-1]["psnr_y"]) < 100
     record = json.loads((out / "run.json").read_text())
@@ -159,7 +161,8 @@ def test_a_signal_checkpoints_the_current_step_and_resume_is_bit_exact(data, tmp
     child = subprocess.Popen([sys.executable, "-c", CHILD, *args, "--out", str(run)], env=_env(), cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline and not ((run / "train.log").is_file() and "step 3/" in (run / "train.log").read_text()):
+    log = run / "train.log"
+    while time.time() < deadline and not (log.is_file() and "step 3/" in log.read_text()):
         time.sleep(0.05)
     child.send_signal(signum)
     out, err = child.communicate(timeout=120)
@@ -180,7 +183,8 @@ def test_a_signal_checkpoints_the_current_step_and_resume_is_bit_exact(data, tmp
     a, b = load_file(str(run / "model.safetensors")), load_file(str(tmp_path / "straight" / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     losses = [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(run / "train_log.csv")]
-    assert losses == [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(tmp_path / "straight" / "train_log.csv")]
+    straight_rows = _rows(tmp_path / "straight" / "train_log.csv")
+    assert losses == [{k: v for k, v in r.items() if k != "seconds"} for r in straight_rows]
 
 
 @pytest.mark.shared

@@ -125,15 +125,16 @@ def test_cyclegan_g_b_starts_from_given_weights(tmp_path: Path, zoo_manager) -> 
     save_file(b_state, str(tmp_path / "g_b.safetensors"))
     entry = {"name": "tiny-h2z", "task": "unpaired-translation", "recipe": "cyclegan",
              "architecture": {"name": "resnet_generator", "kwargs": kwargs}, "weights": [{"path": "g_a.safetensors"}],
-             "processing": {"value_range": [-1, 1], "size_multiple": 4, "domains": {"input": "horse", "output": "zebra"}}}
+             "processing": {"value_range": [-1, 1], "size_multiple": 4,
+                            "domains": {"input": "horse", "output": "zebra"}}}
     (tmp_path / "catalog.yaml").write_text(yaml.safe_dump({"entries": [entry]}))
     register_run(tmp_path / "catalog.yaml")
     for side in ("trainA", "trainB"):
         (tmp_path / "hz" / side).mkdir(parents=True)
         Image.new("RGB", (40, 40)).save(tmp_path / "hz" / side / "1.png")
     options = {"load_size": 36, "crop_size": 32, "discriminator_kwargs": {"ndf": 4}, "steps": 1, "progress": False}
-    trainer = prepare("tiny-h2z", tmp_path / "hz", overrides={**options, "weights_B": str(tmp_path / "g_b.safetensors")},
-                      out=tmp_path / "run")
+    trainer = prepare("tiny-h2z", tmp_path / "hz", out=tmp_path / "run",
+                      overrides={**options, "weights_B": str(tmp_path / "g_b.safetensors")})
     trainer.setup()
     for key, value in trainer.models["G_B"].state_dict().items():
         assert torch.equal(value, b_state[key]), key

@@ -83,7 +83,8 @@ def _list_options(args: argparse.Namespace) -> int:
         layers.append(("command line", parse_overrides(list(args.overrides))))
     values = resolve_options(trainer_cls.options, layers, what=f"{task!r} trainer")
     what = f"entry {entry.name!r}" if entry is not None else f"task {task!r}"
-    print(f"options of {what}, trained by {trainer_cls.__module__}.{trainer_cls.__name__} (value, where it comes from):")
+    print(f"options of {what}, trained by {trainer_cls.__module__}.{trainer_cls.__name__} "
+          "(value, where it comes from):")
     print(describe_with_sources(trainer_cls.options, values, option_sources(trainer_cls.options, layers)))
     return 0
 

@@ -227,7 +227,8 @@ def validate_record(kind: str, record: Any) -> str:
         raise PluginError(f"it registered a {kind} with an empty {key_attr} ({record!r})")
     if kind == "recipe":
         if not isinstance(record.source, str) or not record.source.strip():
-            raise PluginError(f"recipe {key!r} has no source (the upstream config, script or paper its values come from)")
+            raise PluginError(f"recipe {key!r} has no source (the upstream config, script or paper its values "
+                              "come from)")
         if not isinstance(record.options, Mapping):
             raise PluginError(f"recipe {key!r}: options is {type(record.options).__name__}; expected a mapping")
     for attr in CODE_FIELDS[kind]:

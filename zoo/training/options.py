@@ -30,7 +30,8 @@ BASE_OPTIONS: dict[str, Option] = {
     "momentum": Option(0.9, "SGD momentum (optimizer=sgd)"),
     "lr_policy": Option("constant", "learning-rate schedule over steps", LR_POLICIES),
     "decay_start": Option(0.5, "linear: fraction of the steps after which the LR decays linearly to 0"),
-    "lr_milestones": Option([], "step: steps (or fractions of all steps, if < 1) where the LR is multiplied by lr_gamma"),
+    "lr_milestones": Option([], "step: steps (or fractions of all steps, if < 1) where the LR is multiplied by "
+                                "lr_gamma"),
     "lr_gamma": Option(0.5, "step: LR factor at each milestone"),
     "grad_clip": Option(0.0, "clip the gradient norm of each optimiser's parameters (0: off)"),
     "device": Option("auto", "cpu, cuda, cuda:N or auto"),

@@ -167,7 +167,8 @@ def build_page(run: str | Path) -> Path:
     train_rows, val_rows = read_csv(run / "train_log.csv"), read_csv(run / "val_log.csv")
     losses = [k for k in (train_rows[0] if train_rows else {}) if k not in NOT_LOSSES]
     extra = [k for k in ("diversity_ratio", "lr") if train_rows and k in train_rows[0]]
-    loss_png = plot_panels(train_rows, losses + extra, run / CURVES / "train.png", "training (mean over log_every steps)")
+    loss_png = plot_panels(train_rows, losses + extra, run / CURVES / "train.png",
+                           "training (mean over log_every steps)")
     val_keys = [k for k in (val_rows[0] if val_rows else {}) if k != "step"]
     val_png = plot_panels(val_rows, val_keys, run / CURVES / "validation.png", "validation")
     info = summary(run)
@@ -183,7 +184,8 @@ def build_page(run: str | Path) -> Path:
     parts.append("<h2>Curves</h2>")
     for png, what in ((loss_png, "losses, learning rate and output diversity"), (val_png, "validation metrics")):
         if png is not None:
-            parts.append(f"<figure><img src='{CURVES}/{png.name}' alt='{what}'><figcaption>{what}</figcaption></figure>")
+            parts.append(f"<figure><img src='{CURVES}/{png.name}' alt='{what}'>"
+                         f"<figcaption>{what}</figcaption></figure>")
         else:
             parts.append(f"<p class='muted'>No {what} yet (or matplotlib is not installed).</p>")
     validation = record.get("validation")

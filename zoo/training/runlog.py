@@ -177,7 +177,8 @@ def start_run(trainer: Any, changes: Mapping[str, Any] | None = None) -> RunLog:
         log.line(f"zoo train: resumed from step {trainer.step} ({trainer.checkpoint_path})", console=True)
         if trainer.step >= trainer.total:
             c = trainer.config
-            how = f"steps={c['steps']}" if c["steps"] > 0 else f"epochs={c['epochs']} + epochs_decay={c['epochs_decay']}"
+            how = (f"steps={c['steps']}" if c["steps"] > 0 else
+                   f"epochs={c['epochs']} + epochs_decay={c['epochs_decay']}")
             log.line(f"zoo train: warning: the checkpoint is already at step {trainer.step}, at or past this run's "
                      f"{trainer.total} steps ({how}); nothing to train. Pass steps=N with N above {trainer.step} to "
                      "train further", console=True, stream=sys.stderr)

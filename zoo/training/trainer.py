@@ -294,7 +294,8 @@ class Trainer:
         self.saved_step = self.step
 
     def restore(self, ckpt: Mapping[str, Any]) -> None:
-        for kind, objects in (("models", self.models), ("optimizers", self.optimizers), ("schedulers", self.schedulers)):
+        parts = (("models", self.models), ("optimizers", self.optimizers), ("schedulers", self.schedulers))
+        for kind, objects in parts:
             missing = sorted(set(objects) - set(ckpt.get(kind, {})))
             if missing:
                 raise TrainingError(f"the checkpoint has no {kind} {', '.join(missing)}: it was written with other "

@@ -154,7 +154,8 @@ class ValidationMetrics:
             o, t = o.expand(-1, 3, -1, -1), t.expand(-1, 3, -1, -1)
         return float(net(o, t).mean())
 
-    def distribution(self, fakes: Sequence[torch.Tensor], reals: Sequence[torch.Tensor], suffix: str = "") -> dict[str, float]:
+    def distribution(self, fakes: Sequence[torch.Tensor], reals: Sequence[torch.Tensor],
+                     suffix: str = "") -> dict[str, float]:
         """FID and KID (clean flavour) of generated vs real images, lists of (3, H, W) in [0, 1]; each one only
         where it is among the names and computable (at least 2 images a side)."""
         out: dict[str, float] = {}
@@ -166,8 +167,9 @@ class ValidationMetrics:
             if name not in self.names:
                 continue
             m = cls(extractor=extractor, **kwargs)
-            m.update(fake=[f[None].float().clamp(0, 1) for f in fakes], real=[r[None].float().clamp(0, 1) for r in reals])
-            value, _ = guarded(lambda: float(m.compute().value))
+            m.update(fake=[f[None].float().clamp(0, 1) for f in fakes],
+                     real=[r[None].float().clamp(0, 1) for r in reals])
+            value, _ = guarded(lambda metric=m: float(metric.compute().value))
             if value is not None:
                 out[name] = value
         return out
