@@ -150,16 +150,33 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p), "OMP_NUM_THREADS": "1"}
 
 
+SIGNAL_STEPS = 16
+
+
+def _signal_args(data: dict[str, Path]) -> list[str]:
+    return ["train", "super-resolution-luma", "--data", str(data["sr"]), "kwargs={num_feat: 8, num_feat2: 4}",
+            "patch_size=24", "batch_size=2", "repeat=2", f"steps={SIGNAL_STEPS}", "checkpoint_every=1000",
+            "log_every=1", "progress=false", "threads=1", "seed=5", "sample_every=0"]
+
+
+@pytest.fixture(scope="module")
+def straight_run(data, tmp_path_factory) -> Path:
+    """The run the interrupted-and-resumed ones must reproduce, trained straight through."""
+    out = tmp_path_factory.mktemp("straight") / "run"
+    threads = torch.get_num_threads()
+    try:
+        assert main([*_signal_args(data), "--out", str(out)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
 @pytest.mark.shared
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_checkpoints_the_current_step_and_resume_is_bit_exact(data, tmp_path, signum):
-    steps = 40
-    args = ["train", "super-resolution-luma", "--data", str(data["sr"]), "kwargs={num_feat: 8, num_feat2: 4}",
-            "patch_size=24", "batch_size=2", "repeat=2", f"steps={steps}", "checkpoint_every=1000", "log_every=1",
-            "progress=false", "threads=1", "seed=5", "sample_every=0"]
+def test_a_signal_checkpoints_the_current_step_and_resume_is_bit_exact(data, straight_run, tmp_path, capsys, signum):
     run = tmp_path / "stopped"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, *args, "--out", str(run)], env=_env(), cwd=tmp_path,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, *_signal_args(data), "--out", str(run)], env=_env(),
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     log = run / "train.log"
     while time.time() < deadline and not (log.is_file() and "step 3/" in log.read_text()):
@@ -168,36 +185,31 @@ def test_a_signal_checkpoints_the_current_step_and_resume_is_bit_exact(data, tmp
     out, err = child.communicate(timeout=120)
     assert child.returncode == 128 + signum, err[-2000:]
     stopped = load_checkpoint(run / "checkpoints" / "last.pt")["step"]
-    assert 3 <= stopped < steps
+    assert 3 <= stopped < SIGNAL_STEPS
     assert f"checkpoint written at step {stopped}" in err and "--resume" in err and len(err.strip().splitlines()) == 1
     assert int(_rows(run / "train_log.csv")[-1]["step"]) == stopped
     assert json.loads((run / "run.json").read_text())["history"][-1]["event"] == "interrupt"
 
-    resumed = subprocess.run([sys.executable, "-m", "zoo", "train", "super-resolution-luma", "--out", str(run),
-                              "--resume"], env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"zoo train: resumed from step {stopped}" in resumed.stdout
-    straight = subprocess.run([sys.executable, "-m", "zoo", *args, "--out", str(tmp_path / "straight")], env=_env(),
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert straight.returncode == 0, straight.stderr[-2000:]
-    a, b = load_file(str(run / "model.safetensors")), load_file(str(tmp_path / "straight" / "model.safetensors"))
+    assert main(["train", "super-resolution-luma", "--out", str(run), "--resume"]) == 0
+    assert f"zoo train: resumed from step {stopped}" in capsys.readouterr().out
+    a, b = load_file(str(run / "model.safetensors")), load_file(str(straight_run / "model.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a)
     losses = [{k: v for k, v in r.items() if k != "seconds"} for r in _rows(run / "train_log.csv")]
-    straight_rows = _rows(tmp_path / "straight" / "train_log.csv")
+    straight_rows = _rows(straight_run / "train_log.csv")
     assert losses == [{k: v for k, v in r.items() if k != "seconds"} for r in straight_rows]
 
 
 @pytest.mark.shared
-def test_logs_a_person_reads(data, tmp_path):
-    """progress=false and a non-terminal stdout: plain lines (no \\r), train.log, run.json, the TensorBoard note."""
+def test_logs_a_person_reads(data, tmp_path, capsys):
+    """A non-terminal stdout/stderr (a batch job's log; here pytest's capture): plain lines even with the default
+    progress=true, no \r; train.log, run.json and the TensorBoard note."""
     out = tmp_path / "run"
-    args = ["-m", "zoo", "train", "super-resolution-luma", "--data", str(data["sr"]), "--out", str(out), "steps=4",
-            "log_every=2", "kwargs={num_feat: 8, num_feat2: 4}", "patch_size=24", "batch_size=2", "threads=1"]
-    done = subprocess.run([sys.executable, *args], env=_env(), cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)  # progress=true (the default), but stdout/stderr are pipes
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "\r" not in done.stdout + done.stderr
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("step ")]
+    assert main(["train", "super-resolution-luma", "--data", str(data["sr"]), "--out", str(out), "steps=4",
+                 "log_every=2", "kwargs={num_feat: 8, num_feat2: 4}", "patch_size=24", "batch_size=2",
+                 "threads=1"]) == 0
+    done = capsys.readouterr()
+    assert "\r" not in done.out + done.err
+    lines = [ln for ln in done.out.splitlines() if ln.startswith("step ")]
     assert [ln.split()[1] for ln in lines] == ["2/4", "4/4"]
     assert all(" epoch " in ln and "| pixel " in ln and "| lr " in ln and "img/s" in ln and "ETA" in ln for ln in lines)
     log = (out / "train.log").read_text()
@@ -207,7 +219,7 @@ def test_logs_a_person_reads(data, tmp_path):
     if importlib.util.find_spec("tensorboard") is None:
         assert "TensorBoard logging is off: the tensorboard package is not installed (pip install tensorboard" in log
     record = json.loads((out / "run.json").read_text())
-    assert record["command"][-1] == "threads=1" and record["options"]["steps"] == 4
+    assert record["options"]["steps"] == 4 and record["command"] == sys.argv
     assert record["versions"]["torch"] == torch.__version__ and record["versions"]["zoo"] == zoo.__version__
     assert "cuda" in record["versions"] and record["device"] == "cpu" and record["status"] == "finished"
     assert record["git"] is None or len(record["git"]["commit"]) == 40
