@@ -1,9 +1,9 @@
 """Training options: declared by each trainer, overridden by a YAML file and ``key=value`` pairs, validated.
 
 A trainer declares ``options = {"lr": Option(2e-4, "Adam learning rate"), ...}``; the effective values are
-the defaults, then the catalog entry's (or task's) recipe, then ``--config FILE``, then ``key=value`` on the
-command line (values are parsed as YAML: ``betas=[0.5,0.999]``, ``amp=bf16``, ``kwargs={num_feat: 32}``).
-Unknown keys and values of the wrong type fail with an error naming the key (and the closest known key).
+the defaults, then the catalog entry's recipe (:mod:`zoo.training.recipes`), then ``--config FILE`` (a run's own
+``config.yaml`` too), then ``key=value`` on the command line (values are parsed as YAML: ``betas=[0.5,0.999]``,
+``amp=bf16``, ``kwargs={num_feat: 32}``). Unknown keys and values of the wrong type fail with an error naming the key (and the closest known key).
 """
 
 from __future__ import annotations
@@ -79,12 +79,6 @@ def _looks_like_float(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping of options; errors name the file. A run's own ``config.yaml`` (``target``, ``task``,
-    ``data``, ``options``) gives its options, without the ``name`` it took from its folder."""
-    return read_config_file(path)[0]
-
-
 #: the keys of a run's ``config.yaml`` around its ``options``
 RUN_CONFIG_KEYS = {"target", "task", "data", "options", "name_from_folder"}
 
@@ -155,14 +149,3 @@ def plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-def describe_options(declared: Mapping[str, Option]) -> str:
-    """A table of options for ``--list-options``."""
-    width = max((len(k) for k in declared), default=0)
-    lines = []
-    for key in sorted(declared):
-        opt = declared[key]
-        choices = f" [{'|'.join(map(str, opt.choices))}]" if opt.choices else ""
-        lines.append(f"  {key:<{width}}  {opt.default!r}{choices}  {opt.help}")
-    return "\n".join(lines)
