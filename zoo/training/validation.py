@@ -147,8 +147,11 @@ class ValidationMetrics:
 
     @torch.no_grad()
     def lpips(self, outputs: torch.Tensor, targets: torch.Tensor) -> float:
-        """Mean LPIPS-alex v0.1 of (N, 3, H, W) batches in [0, 1] (gray is repeated to 3 channels)."""
+        """Mean LPIPS-alex v0.1 of (N, 3, H, W) batches in [0, 1] (gray is repeated to 3 channels); NaN for images
+        smaller than the AlexNet trunk takes (31 px), where LPIPS is not defined."""
         net = self.nets["lpips"]
+        if min(outputs.shape[-2:]) < net.spec.min_size:
+            return float("nan")
         o, t = (x.float().clamp(0, 1).to(self.device) for x in (outputs, targets))
         if o.shape[1] == 1:
             o, t = o.expand(-1, 3, -1, -1), t.expand(-1, 3, -1, -1)
