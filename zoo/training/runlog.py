@@ -170,7 +170,8 @@ def start_run(trainer: Any, changes: Mapping[str, Any] | None = None) -> RunLog:
         (trainer.out / "checkpoints").mkdir(parents=True, exist_ok=True)
         write_config(trainer.out, target=trainer.target, task=trainer.task_name, data=str(trainer.data),
                      options=trainer.config, name_given=getattr(trainer, "name_given", True))
-    echo = not (trainer.config["progress"] and sys.stderr.isatty())
+    bar = trainer.config["progress"] and sys.stderr.isatty()  # tqdm writes to stderr
+    echo = not bar or not sys.stdout.isatty()  # a log file gets the lines even when a terminal shows the bar
     log = RunLog(trainer.out, enabled=trainer.is_main, echo=echo)
     log.start(trainer, resumed_from=trainer.step if resumed else None, changes=changes)
     if resumed:
