@@ -1,5 +1,6 @@
 """Training: ``zoo.training.train(entry_or_task, data=...)``, the :class:`Trainer` base of task trainers,
-option declarations (:class:`Option`), training datasets, checkpoints and run folders (:func:`register_run`).
+option declarations (:class:`Option`) and recipes, training datasets, validation metrics, checkpoints (last, best,
+kept, on a stop signal), run folders (:func:`register_run`), their logs and page (``zoo runs``).
 
 May import ``zoo.evaluation``, ``zoo.inference``, ``zoo.losses``, ``zoo.datasets`` and everything below them;
 ``zoo.cli`` and ``zoo.bench`` build on it. Names load their module (and torch) on first use.

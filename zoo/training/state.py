@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -59,6 +60,14 @@ def all_gather_objects(obj: Any) -> list[Any]:
     out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def time_up(start: float, seconds: float) -> bool:
+    """Whether ``seconds`` have passed since ``start`` (rank 0 decides for all ranks, so they stop together)."""
+    up = torch.tensor([float(time.perf_counter() - start > seconds)])
+    if is_distributed():
+        dist.broadcast(up, 0)
+    return bool(up.item())
 
 
 def barrier() -> None:

@@ -2,23 +2,25 @@
 
 Hooks: ``build_dataset``, ``build_models`` (name -> module), ``build_optimizers`` (name -> optimiser),
 ``train_step(batch) -> {name: loss}`` (backward and optimiser steps inside, through :meth:`backward` and
-:meth:`step_optimizer` so AMP and DDP work), and optionally ``validate``, ``sample_rows``,
-``extra_state``/``load_extra_state``, ``export_entry``. The loop brings: the data order
-(:class:`~zoo.training.data.ResumableSampler`), per-step LR schedules, AMP, channels_last, DDP under
-torchrun, logs, sample grids, validation, atomic checkpoints, exact resume, and the non-finite loss stop.
+:meth:`step_optimizer` so AMP and DDP work), and optionally ``build_val_data`` + ``validate`` (metrics named in
+``val_metric_names``), ``sample_rows`` + ``sample_captions``, ``describe_run``, ``extra_state``/``load_extra_state``,
+``export_entry``. The loop brings: the data order (:class:`~zoo.training.data.ResumableSampler`), per-step LR
+schedules, AMP, channels_last, DDP under torchrun, ``train.log``/``run.json``/CSV/TensorBoard logs, captioned
+sample grids and the run page, validation with the metrics whose weights are here, atomic checkpoints (last, best,
+kept, on SIGINT/SIGTERM), exact resume, and the non-finite loss stop.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, Dataset, default_collate
@@ -384,8 +386,8 @@ class Trainer:
                         log.event("interrupt", self.step, signal=signum)
                         if self.is_main:
                             build_page(self.out)
-                        log.line(f"zoo train: stopped by signal {signum} at step {self.step}; checkpoint written "
-                                 f"({self.checkpoint_path})")
+                        log.line(f"zoo train: stopped by {signal.Signals(signum).name} at step {self.step}; "
+                                 f"checkpoint written ({self.checkpoint_path})")
                         raise TrainingInterrupted(signum, self.step, self.checkpoint_path)
             log.event("finish", self.step, best=self.best.state() if self.best.metric else None)
             if self.is_main:
@@ -421,7 +423,7 @@ class Trainer:
             sched.step()
         self.step += 1
         self.after_step()
-        if self.config["time_limit"] > 0 and self._time_up(start):
+        if self.config["time_limit"] > 0 and st.time_up(start, 60.0 * self.config["time_limit"]):
             self.total = self.step  # time-boxed: this step is the last one
         for k, v in values.items():
             sums[k] = sums.get(k, 0.0) + v
@@ -462,13 +464,6 @@ class Trainer:
         if ckpt_now:
             self.save()
         return val
-
-    def _time_up(self, start: float) -> bool:
-        """Whether the time limit has passed (rank 0 decides for all ranks, so they stop together)."""
-        up = torch.tensor([float(time.perf_counter() - start > 60.0 * self.config["time_limit"])])
-        if st.is_distributed():
-            dist.broadcast(up, 0)
-        return bool(up.item())
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
