@@ -13,15 +13,15 @@ from typing import Any
 from zoo import _moved
 from zoo.errors import (CatalogError, ComponentArgumentsError, ImageInputError, OptionError, PluginError,
                         UnknownNameError, WeightsError, WeightsUnavailableError, ZooError)
-from zoo.registry import (Architecture, Dataset, DataSource, Loss, Task, WeightFormat, WeightSource, build_model,
-                          get_architecture, get_component, get_entry, get_loss, hookimpl, list_components,
-                          list_models)
+from zoo.registry import (Architecture, Dataset, DataSource, Loss, Recipe, Task, WeightFormat, WeightSource,
+                          build_model, get_architecture, get_component, get_entry, get_loss, hookimpl,
+                          list_components, list_models)
 from zoo.version import VERSION as __version__
 
 _moved.install()
 
 __all__ = [
-    "Architecture", "Dataset", "DataSource", "Loss", "Task", "WeightFormat", "WeightSource", "hookimpl",
+    "Architecture", "Dataset", "DataSource", "Loss", "Recipe", "Task", "WeightFormat", "WeightSource", "hookimpl",
     "ZooError", "PluginError", "UnknownNameError", "CatalogError", "WeightsError", "WeightsUnavailableError",
     "ImageInputError", "ComponentArgumentsError", "OptionError", "__version__", "load", "build_model", "list_models",
     "get_entry", "download", "list_components", "get_component", "get_architecture", "get_loss", "export",

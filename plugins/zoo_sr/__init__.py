@@ -135,3 +135,12 @@ def zoo_register_catalogs(register: Callable) -> None:
     from pathlib import Path
 
     register(Path(__file__).with_name("trained.yaml"))  # models trained here with `zoo train`, weights beside it
+
+
+@hookimpl
+def zoo_register_recipes(register: Callable) -> None:
+    """The training recipes the catalog's entries name (``recipe:``), with their upstream sources (:mod:`.recipes`)."""
+    from .recipes import recipes
+
+    for recipe in recipes():
+        register(recipe)

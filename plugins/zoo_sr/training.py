@@ -20,7 +20,7 @@ from torch import nn
 
 from zoo.metrics import psnr, ssim
 from zoo.registry import components
-from zoo.training import BASE_OPTIONS, Option, Trainer, TrainingError, load_pretrained
+from zoo.training import BASE_OPTIONS, Option, Trainer, TrainingError, load_pretrained, resolve_val_data
 
 from .data import DEGRADATIONS, SRDataset, rgb_to_y, validation_pairs
 from .vdsr import bicubic_upscale
@@ -44,6 +44,7 @@ SR_OPTIONS: dict[str, Option] = {
     "degradation_options": Option({}, "Real-ESRGAN-style degradation ranges (see zoo_sr.data.degrade)"),
     "stage": Option("pixel", "which losses train the generator", ("pixel", "perceptual", "gan")),
     "pixel_loss": Option("l1", "registered pixel loss (l1, l2, charbonnier)"),
+    "pixel_loss_options": Option({}, "pixel loss kwargs, e.g. {reduction: sum} (VDSR's summed MSE)"),
     "pixel_weight": Option(1.0, "weight of the pixel loss"),
     "perceptual_loss": Option("vgg_perceptual", "registered perceptual loss (perceptual and gan stages)"),
     "perceptual_weight": Option(1.0, "weight of the perceptual loss"),
@@ -56,7 +57,8 @@ SR_OPTIONS: dict[str, Option] = {
     "discriminator_kwargs": Option({"num_in_ch": 3, "num_feat": 64}, "discriminator kwargs"),
     "d_lr": Option(0.0, "discriminator learning rate (0: lr)"),
     "ema": Option(0.0, "EMA decay of the exported generator (0: off; BasicSR uses 0.999)"),
-    "val_data": Option(None, "validation folder: *_HR/*_LR pairs, HR/ + LR/, or HR images", kind=str),
+    "val_data": Option(None, "validation data: a folder of *_HR/*_LR pairs, HR/ + LR/ or HR images (LR by MATLAB "
+                             "bicubic), or a registered dataset (set5, set14, ...)", kind=str),
 }
 
 
@@ -155,7 +157,7 @@ class SRTrainer(Trainer):
                                 f"PATH}} with a local torchvision {arch} checkpoint, or stage=pixel") from None
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        self.pixel_loss = self._loss(self.config["pixel_loss"])
+        self.pixel_loss = self._loss(self.config["pixel_loss"], **self.config["pixel_loss_options"])
         stage = self.config["stage"]
         self.perceptual_loss = (self._perceptual()
                                 if stage in ("perceptual", "gan") and self.config["perceptual_weight"] > 0 else None)
@@ -231,20 +233,36 @@ class SRTrainer(Trainer):
         out = self.exported()(self.model_input(t)).float().clamp(0, 1)
         return out[0].permute(1, 2, 0).cpu().double().numpy()
 
+    val_metric_names = ("psnr_y", "ssim_y", "lpips")
+    best_metrics = ("psnr_y",)
+
+    def val_data_folder(self, value: str) -> Any:
+        return resolve_val_data(value, scale=self.scale())
+
+    def build_val_data(self, folder: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        pairs = validation_pairs(folder, self.scale())
+        return pairs[: self.config["val_max_images"] or None]
+
     def validate(self) -> dict[str, float]:
-        if not self.config["val_data"]:
-            return {}
-        if not hasattr(self, "_val"):
-            self._val = validation_pairs(self.config["val_data"], self.scale())
-        s, psnrs, ssims = self.scale(), [], []
-        for _, hr, lr in self._val:
-            sr = self.super_resolve(lr) * 255.0
+        """PSNR / SSIM on Y (crop = scale, BasicSR's convention) and LPIPS (RGB; the Y channel for luma models)."""
+        s, psnrs, ssims, srs, gts = self.scale(), [], [], [], []
+        for _, hr, lr in self.val_items:
+            sr = self.super_resolve(lr)
+            sr = sr[: hr.shape[0], : hr.shape[1]]
             gt = rgb_to_y(hr)[..., 0].astype(np.float64) * 255.0
-            sr_y = sr[..., 0] if self.channels == "y" else rgb_to_y(sr / 255.0)[..., 0].astype(np.float64) * 255.0
-            sr_y = sr_y[: gt.shape[0], : gt.shape[1]]
+            sr_y = sr[..., 0] * 255.0 if self.channels == "y" else rgb_to_y(sr)[..., 0].astype(np.float64) * 255.0
             psnrs.append(psnr(sr_y, gt, crop_border=s))
             ssims.append(ssim(sr_y, gt, crop_border=s))
-        return {"psnr_y": float(np.mean(psnrs)), "ssim_y": float(np.mean(ssims))}
+            ref = rgb_to_y(hr) if self.channels == "y" else hr.astype(np.float32) / 255.0
+            srs.append(torch.from_numpy(np.ascontiguousarray(sr.transpose(2, 0, 1))).float()[None])
+            gts.append(torch.from_numpy(np.ascontiguousarray(ref.transpose(2, 0, 1))).float()[None])
+        out = {"psnr_y": float(np.mean(psnrs)), "ssim_y": float(np.mean(ssims))}
+        if self.metrics.wants("lpips"):
+            out["lpips"] = float(np.mean([self.metrics.lpips(a, b) for a, b in zip(srs, gts)]))
+        return out
+
+    def sample_captions(self) -> list[str]:
+        return [f"input (LR, x{self.scale()} nearest)", "output (SR)", "target (HR)"]
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         lr, hr = batch["lr"], batch["hr"]

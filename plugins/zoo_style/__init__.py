@@ -73,3 +73,12 @@ def zoo_register_weight_sources(register: Callable) -> None:
             locate=f"{PACKAGE}.ml5_checkpoint:locate_ml5_uri", digest_files=f"{PACKAGE}.ml5_checkpoint:digest_files",
             description="ml5.js multi-file checkpoint: fetches <url>/manifest.json and every file it lists "
                         "into one cache folder"))
+
+
+@hookimpl
+def zoo_register_recipes(register: Callable) -> None:
+    """The training recipes the catalog's entries name (``recipe:``), with their upstream sources (:mod:`.recipes`)."""
+    from .recipes import recipes
+
+    for recipe in recipes():
+        register(recipe)

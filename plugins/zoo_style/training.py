@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from zoo.errors import WeightsUnavailableError
 from zoo.registry import components
 from zoo.training import (BASE_OPTIONS, Option, Trainer, TrainingError, item_rng, list_images, load_pretrained,
                           load_rgb, to_tensor)
@@ -45,6 +46,18 @@ class ContentImages(torch.utils.data.Dataset):
         return {"image": to_tensor(img.crop((left, top, left + self.size, top + self.size)))}
 
 
+def vgg_unavailable(arch: str, exc: BaseException) -> str:
+    """One line for missing VGG weights of the losses: the option that takes a local file, and where the
+    torchvision file can be put instead (``--weights`` is the generator's starting point, not the loss's)."""
+    text = str(exc)
+    url = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if "source URL:" in ln), "")
+    cache = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if "expected cache path:" in ln), "")
+    return (f"the style and content losses need torchvision's {arch} ImageNet weights, which are unavailable "
+            f"({text.splitlines()[0].rstrip('.')}); pass vgg_weights=PATH with a local copy of "
+            f"{url.rsplit('/', 1)[-1] or 'the torchvision file'}" + (f", or put it at {cache}" if cache else "")
+            + (f" (from {url})" if url else ""))
+
+
 class StyleTransferTrainer(Trainer):
     task: ClassVar[str] = "style-transfer"
     options: ClassVar[dict[str, Option]] = {
@@ -65,11 +78,42 @@ class StyleTransferTrainer(Trainer):
         "generator_kwargs": Option({}, "architecture kwargs (merged over the entry's)"),
     }
     default_architecture: ClassVar[tuple[str, dict[str, Any]]] = ("transformer_net", {})
+    val_metric_names = ("content", "style", "lpips_content")
+    best_metrics = ()
 
-    def build_dataset(self) -> torch.utils.data.Dataset:
+    def check_options(self) -> None:
+        """The style image and a local ``vgg_weights`` file are checked here, before the VGG is fetched."""
+        super().check_options()
         if not self.config["style_image"]:
             raise TrainingError("option 'style_image' is required: style_image=PATH/TO/PAINTING.jpg")
+        path = Path(self.config["style_image"]).expanduser()
+        if not path.is_file():
+            raise TrainingError(f"option 'style_image': {path} is not a file")
+        weights = self.config["vgg_weights"]
+        if weights not in (None, "imagenet") and "://" not in weights and not Path(weights).expanduser().is_file():
+            raise TrainingError(f"option 'vgg_weights': {weights} is not a file (imagenet, a torchvision "
+                                f"{self.config['vgg']} checkpoint, or null)")
+
+    def build_dataset(self) -> torch.utils.data.Dataset:
         return ContentImages(self.data, self.config["image_size"])
+
+    def build_val_data(self, folder: Any) -> list[dict[str, torch.Tensor]]:
+        data = ContentImages(folder, self.config["image_size"])
+        n = self.config["val_max_images"] or len(data)
+        return [data[i] for i in range(min(n, len(data)))]
+
+    def validate(self) -> dict[str, float]:
+        """Content and Gram style distances (VGG16, unweighted) and LPIPS of the stylised image to its content."""
+        contents = [item["image"] for item in self.val_items]
+        outs = [self.to_unit(self.models["generator"](self.to_model(c[None].to(self.device)))).clamp(0, 1)[0].cpu()
+                for c in contents]
+        out = self.metrics.style(outs, contents, self.style[0].cpu())
+        if self.metrics.wants("lpips_content"):
+            out["lpips_content"] = self.metrics.lpips(torch.stack(outs), torch.stack(contents))
+        return out
+
+    def sample_captions(self) -> list[str]:
+        return ["content", f"stylised ({Path(self.config['style_image']).name})"]
 
     def value_range(self) -> tuple[float, float]:
         return tuple(self.entry.processing.value_range) if self.entry is not None else (0.0, 255.0)  # type: ignore
@@ -88,17 +132,17 @@ class StyleTransferTrainer(Trainer):
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         losses = components("loss")
         common = {"arch": self.config["vgg"], "weights": self.config["vgg_weights"], "input_range": (0, 1)}
-        self.content_loss = losses.get("vgg_perceptual").load("factory")(
-            layer_weights={self.config["content_layer"]: 1.0}, criterion="l2",
-            loss_weight=self.config["content_weight"], **common).to(self.device)
-        self.style_loss = losses.get("gram_style").load("factory")(
-            layer_weights={k: 1.0 for k in self.config["style_layers"]}, criterion="l2",
-            loss_weight=self.config["style_weight"], **common).to(self.device)
+        try:
+            self.content_loss = losses.get("vgg_perceptual").load("factory")(
+                layer_weights={self.config["content_layer"]: 1.0}, criterion="l2",
+                loss_weight=self.config["content_weight"], **common).to(self.device)
+            self.style_loss = losses.get("gram_style").load("factory")(
+                layer_weights={k: 1.0 for k in self.config["style_layers"]}, criterion="l2",
+                loss_weight=self.config["style_weight"], **common).to(self.device)
+        except WeightsUnavailableError as exc:
+            raise TrainingError(vgg_unavailable(self.config["vgg"], exc)) from None
         self.tv_loss = losses.get("tv").load("factory")(power=2).to(self.device)
-        path = Path(self.config["style_image"])
-        if not path.is_file():
-            raise TrainingError(f"option 'style_image': {path} is not a file")
-        style = load_rgb(path)
+        style = load_rgb(Path(self.config["style_image"]).expanduser())
         if self.config["style_size"]:
             w, h = style.size
             s = self.config["style_size"] / min(w, h)

@@ -100,3 +100,12 @@ def zoo_register_weight_formats(register: Callable) -> None:
                           infer_kwargs="zoo_translation.adapters:infer_kwargs",
                           description="junyanz/pytorch-CycleGAN-and-pix2pix latest_net_G.pth state_dicts (drops "
                                       "_metadata, module. prefixes and pre-0.4 InstanceNorm running stats)"))
+
+
+@hookimpl
+def zoo_register_recipes(register: Callable) -> None:
+    """The training recipes the catalog's entries name (``recipe:``), with their upstream sources (:mod:`.recipes`)."""
+    from .recipes import recipes
+
+    for recipe in recipes():
+        register(recipe)

@@ -15,7 +15,7 @@ import torch
 from zoo.inference import ImagePipeline
 from zoo.training import ImageFolderDataset, Option
 
-from .trainers import Pix2PixTrainer
+from .trainers import PAPER_MODE, Pix2PixTrainer
 
 _RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
                             [0.212671, 0.715160, 0.072169],
@@ -90,8 +90,27 @@ class ColorizationTrainer(Pix2PixTrainer):
     default_generator = ("unet_generator", {"input_nc": 1, "output_nc": 2, "num_downs": 7, "ngf": 32,
                                             "norm": "batch", "use_dropout": True})
 
+    val_metric_names = ("lpips", "psnr")
+    best_metrics = ("lpips", "psnr")
+
     def build_dataset(self) -> torch.utils.data.Dataset:
         return ImageFolderDataset(self.data, what="colorization photos", **self.augment())
+
+    def describe_run(self) -> list[str]:
+        return []
+
+    def build_val_data(self, folder: Any) -> list[dict[str, torch.Tensor]]:
+        data = ImageFolderDataset(folder, what="colorization validation photos", **self.eval_augment())
+        n = self.config["val_max_images"] or len(data)
+        return [data[i] for i in range(min(n, len(data)))]
+
+    def val_outputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The colourised RGB (the input's L with the predicted ab) and the photo: PSNR and LPIPS compare them."""
+        light, _ = self.inputs(batch)
+        return decode(light, self.models["generator"](light)).cpu(), batch["image"].float().cpu()
+
+    def sample_captions(self) -> list[str]:
+        return ["input (lightness)", "output (colourised)", "target (photo)"]
 
     def inputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         return encode(batch["image"])
@@ -106,5 +125,5 @@ class ColorizationTrainer(Pix2PixTrainer):
         spec = super().export_entry()
         if self.entry is None:
             spec["processing"] = {"value_range": [-1, 1], "size_multiple": self.size_multiple(), "channels": 1,
-                                  "quantize": "round", "options": {"tileable": False}}
+                                  "quantize": "round", "options": {"tileable": False, "modes": dict(PAPER_MODE)}}
         return spec

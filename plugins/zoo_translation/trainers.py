@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import sys
+from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 import torch
@@ -22,9 +23,13 @@ from torch import nn
 
 from zoo.registry import components, get_manager
 from zoo.training import (BASE_OPTIONS, PREPROCESS, AlignedDataset, Option, Trainer, TrainingError, UnalignedDataset,
-                          load_pretrained)
+                          list_images, load_pretrained, load_rgb, mean_psnr_ssim, to_tensor)
 
+from .direction import paired_direction
 from .training import INIT_TYPES, ImagePool, init_weights
+
+#: pix2pix's paper test mode (batch statistics + dropout), kept by the entries of runs trained here
+PAPER_MODE = {"paper": "zoo_translation.modes:paper_test_mode"}
 
 TRANSLATION_OPTIONS: dict[str, Option] = {
     **BASE_OPTIONS,
@@ -37,7 +42,8 @@ TRANSLATION_OPTIONS: dict[str, Option] = {
     "load_size": Option(286, "resize to this size before cropping"),
     "crop_size": Option(256, "random crop size"),
     "flip": Option(True, "random horizontal flips"),
-    "direction": Option(None, "AtoB or BtoA (default: the entry's processing.options.direction, else AtoB)",
+    "direction": Option(None, "AtoB or BtoA (default: from the entry: its domains for *-SUFFIX pairs, its "
+                              "processing.options.direction for A/B folders and A|B images; else AtoB)",
                         ("AtoB", "BtoA", None), kind=str),
     "generator_kwargs": Option({}, "generator architecture kwargs (merged over the entry's or the task's)"),
     "discriminator": Option("nlayer_discriminator", "registered discriminator architecture"),
@@ -65,6 +71,25 @@ class TranslationTrainer(Trainer):
 
     def augment(self) -> dict[str, Any]:
         return {k: self.config[k] for k in ("preprocess", "load_size", "crop_size", "flip")}
+
+    def eval_augment(self) -> dict[str, Any]:
+        """Validation images: resized to crop_size, no crop or flip (junyanz's test-time load_size = crop_size)."""
+        return {"preprocess": "resize", "load_size": self.config["crop_size"], "crop_size": self.config["crop_size"],
+                "flip": False}
+
+    def domain(self, side: str) -> str:
+        """The entry's name of the input or output domain ("" without one)."""
+        domains = dict(self.entry.processing.domains) if self.entry is not None else {}
+        return str(domains.get(side, ""))
+
+    def caption(self, role: str, side: str) -> str:
+        name = self.domain(side)
+        return f"{role} ({name})" if name else role
+
+    def val_batches(self, items: list[dict[str, torch.Tensor]], size: int = 4):
+        for i in range(0, len(items), size):
+            chunk = items[i:i + size]
+            yield {k: torch.stack([it[k] for it in chunk]).to(self.device) for k in chunk[0]}
 
     def generator_spec(self) -> tuple[str, dict[str, Any]]:
         if self.entry is not None:
@@ -156,9 +181,59 @@ class Pix2PixTrainer(TranslationTrainer):
                                             "use_dropout": True})
     default_discriminator = {"ndf": 64, "n_layers": 3, "norm": "batch"}
 
+    val_metric_names = ("lpips", "psnr", "ssim", "fid", "kid")
+    best_metrics = ("lpips", "psnr")
+
+    def paired(self, root: Any, **augment: Any) -> AlignedDataset:
+        """Pairs under ``root``, oriented so that A is the entry's input domain (:mod:`.direction`)."""
+        data = AlignedDataset(root, direction="AtoB", pair_suffixes=self.config["pair_suffixes"], **augment)
+        data.direction = paired_direction(self.entry, data.pair_suffixes, self.config["direction"], data.root)
+        return data
+
     def build_dataset(self) -> torch.utils.data.Dataset:
-        return AlignedDataset(self.data, direction=self.direction(), pair_suffixes=self.config["pair_suffixes"],
-                              **self.augment())
+        data = self.paired(self.data, **self.augment())
+        sides = ((f"*-{data.pair_suffixes[0]}", f"*-{data.pair_suffixes[1]}") if data.pair_suffixes else
+                 ("A", "B"))
+        src, dst = sides if data.direction == "AtoB" else sides[::-1]
+        self.roles = (f"training {self.domain('input') or 'A'} -> {self.domain('output') or 'B'} "
+                      f"(input: {src}, target: {dst}; direction={data.direction})")
+        return data
+
+    def describe_run(self) -> list[str]:
+        return [self.roles]
+
+    def build_val_data(self, folder: Any) -> list[dict[str, torch.Tensor]]:
+        data = self.paired(folder, **self.eval_augment())
+        n = self.config["val_max_images"] or len(data)
+        return [data[i] for i in range(min(n, len(data)))]
+
+    def validate(self) -> dict[str, float]:
+        pairs = [self.val_outputs(batch) for batch in self.val_batches(self.val_items)]
+        return self.paired_metrics(torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]))
+
+    def val_outputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(outputs, targets) of a validation batch as RGB in [0, 1] on the CPU."""
+        real_a, real_b = self.inputs(batch)
+        return self.to_unit(self.models["generator"](real_a)).cpu(), self.to_unit(real_b).cpu()
+
+    def paired_metrics(self, fakes: torch.Tensor, reals: torch.Tensor) -> dict[str, float]:
+        """LPIPS / PSNR / SSIM of outputs against their targets, and FID / KID of the two sets."""
+        out: dict[str, float] = {}
+        if self.metrics.wants("lpips"):
+            out["lpips"] = self.metrics.lpips(fakes, reals)
+        out.update({k: v for k, v in mean_psnr_ssim(fakes, reals).items() if self.metrics.wants(k)})
+        out.update(self.metrics.distribution(list(fakes), list(reals)))
+        return out
+
+    def sample_captions(self) -> list[str]:
+        return [self.caption("input", "input"), "output", self.caption("target", "output")]
+
+    def export_entry(self) -> dict[str, Any]:
+        """As the base, and a task-trained U-Net keeps pix2pix's ``mode="paper"`` (batch statistics + dropout)."""
+        spec = super().export_entry()
+        if self.entry is None:
+            spec["processing"]["options"]["modes"] = dict(PAPER_MODE)
+        return spec
 
     def build_models(self) -> dict[str, nn.Module]:
         self.arch, self.arch_kwargs = self.generator_spec()
@@ -257,13 +332,57 @@ class CycleGANTrainer(TranslationTrainer):
         "lambda_B": Option(10.0, "cycle weight B -> A -> B"),
         "lambda_identity": Option(0.5, "identity weight, relative to lambda_A / lambda_B (0: off)"),
         "reverse_weights": Option(True, "fine-tuning: start G_B from the catalog entry with the domains swapped, if any"),
+        "weights_B": Option(None, "fine-tuning: start G_B (B -> A) from this file, URL or plugin URI (like --weights "
+                                  "for G_A) instead of the reverse entry", kind=str),
     }
+    val_metric_names = ("fid_AtoB", "fid_BtoA", "kid_AtoB", "kid_BtoA", "cycle_l1_A", "cycle_l1_B")
+    best_metrics = ("fid_AtoB", "kid_AtoB")
     default_generator = ("resnet_generator", {"input_nc": 3, "output_nc": 3, "ngf": 64, "norm": "instance",
                                               "use_dropout": False, "n_blocks": 9})
     export_model = "G_A"
 
+    def check_options(self) -> None:
+        super().check_options()
+        given = self.config["weights_B"]
+        if given is not None:
+            if self.entry is None or not self.pretrained:
+                raise TrainingError("option 'weights_B' starts G_B of a fine-tuned entry; it needs an entry name "
+                                    "(not a task, not --from-scratch or --resume)")
+            if "://" not in given and not Path(given).expanduser().is_file():
+                raise TrainingError(f"option 'weights_B': {given} is not a file")
+
     def build_dataset(self) -> torch.utils.data.Dataset:
         return UnalignedDataset(self.data, direction=self.direction(), **self.augment())
+
+    def build_val_data(self, folder: Any) -> dict[str, list[torch.Tensor]]:
+        """``testA/`` + ``testB/`` (else ``A/`` + ``B/``, ``trainA/`` + ``trainB/``) resized to crop_size."""
+        pairs = [(a, b) for a, b in (("testA", "testB"), ("A", "B"), ("trainA", "trainB"))
+                 if (folder / a).is_dir() and (folder / b).is_dir()]
+        if not pairs:
+            raise TrainingError(f"option 'val_data': {folder} needs testA/ + testB/ (or A/ + B/) folders")
+        side = self.config["crop_size"]
+        n = self.config["val_max_images"] or None
+        sides = {key: [to_tensor(load_rgb(p).resize((side, side))) for p in list_images(folder / name,
+                                                                                      f"validation {name}/")[:n]]
+                 for key, name in zip("AB", pairs[0])}
+        return sides if self.direction() == "AtoB" else {"A": sides["B"], "B": sides["A"]}
+
+    def validate(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        g_a, g_b = self.models["G_A"], self.models["G_B"]
+        for src, dst, g, back in (("A", "B", g_a, g_b), ("B", "A", g_b, g_a)):
+            real = [self.to_model(t[None].to(self.device)) for t in self.val_items[src]]
+            fake = [g(x) for x in real]
+            if self.metrics.wants(f"cycle_l1_{src}"):
+                out[f"cycle_l1_{src}"] = float(torch.stack([(self.to_unit(back(y)) - self.to_unit(x)).abs().mean()
+                                                            for x, y in zip(real, fake)]).mean())
+            out.update(self.metrics.distribution([self.to_unit(y)[0].cpu() for y in fake], self.val_items[dst],
+                                                 suffix=f"_{src}to{dst}"))
+        return out
+
+    def sample_captions(self) -> list[str]:
+        a, b = self.caption("real A", "input"), self.caption("real B", "output")
+        return [a, "G_A(A): fake B", "G_B(G_A(A)): A reconstructed", b, "G_B(B): fake A"]
 
     def reverse_entry(self) -> Any:
         """The entry translating the other way (domains swapped), for G_B when fine-tuning."""
@@ -284,7 +403,13 @@ class CycleGANTrainer(TranslationTrainer):
         if self.pretrained:
             load_pretrained(self, g_a)
             reverse = self.reverse_entry() if self.config["reverse_weights"] else None
-            if reverse is not None:
+            if self.config["weights_B"] is not None:
+                weights, self.pretrained_weights = self.pretrained_weights, self.config["weights_B"]
+                try:
+                    load_pretrained(self, g_b)  # the entry's architecture and format, the given file
+                finally:
+                    self.pretrained_weights = weights
+            elif reverse is not None:
                 (entry, weights), self.entry, self.pretrained_weights = (self.entry, self.pretrained_weights), reverse, None
                 try:
                     load_pretrained(self, g_b)

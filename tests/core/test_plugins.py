@@ -152,8 +152,8 @@ def test_listing_does_not_import_model_modules():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = eval(out)  # noqa: S307 - our own printed list
     assert "torch" not in loaded
-    # only the plugins' light modules: their __init__ and the dataset records (no networks, no torch)
-    assert all("." not in m or m.endswith(".datasets") for m in loaded), loaded
+    # only the plugins' light modules: their __init__ and the dataset and recipe records (no networks, no torch)
+    assert all("." not in m or m.endswith((".datasets", ".recipes")) for m in loaded), loaded
 
 
 def test_plugins_dir_loads_local_files(tmp_path, monkeypatch):

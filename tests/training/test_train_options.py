@@ -12,7 +12,6 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
-import tiny_data
 from zoo.cli import main
 from zoo.registry.manager import components
 from zoo.training import ConfigError, TrainingError, prepare, register_run, train
@@ -23,16 +22,9 @@ TINY = {"kwargs": {"num_feat": 8, "num_feat2": 4}, "patch_size": 24, "batch_size
         "threads": 1, "log_every": 1, "sample_every": 0}
 
 
-@pytest.fixture
-def sr_data(shared_dir: Path, tmp_path: Path) -> Path:
-    return tiny_data.sr_folder(shared_dir, tmp_path)
-
-
-@pytest.fixture(autouse=True)
-def _keep_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
+def _words(options: dict) -> list[str]:
+    return [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix('...').strip()}"
+            for k, v in options.items()]
 
 
 def test_overrides_parse_as_yaml() -> None:
@@ -61,8 +53,11 @@ def test_layers_and_validation_name_the_key() -> None:
 def test_config_file_then_overrides(sr_data: Path, tmp_path: Path) -> None:
     config = tmp_path / "espcn.yaml"
     config.write_text(yaml.safe_dump({"lr": 5e-3, "steps": 9, "lr_policy": "cosine"}))
-    trainer = prepare("super-resolution-luma", sr_data, config=config, overrides=["steps=2"], out=tmp_path / "r")
+    trainer = prepare("super-resolution-luma", sr_data, config=config, overrides=["steps=2", *_words(TINY)],
+                      out=tmp_path / "r")
     assert (trainer.config["lr"], trainer.config["steps"], trainer.config["lr_policy"]) == (5e-3, 2, "cosine")
+    assert not (tmp_path / "r").exists()  # nothing is written before training starts
+    trainer.fit()
     assert yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["options"]["steps"] == 2
 
 
@@ -88,7 +83,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(sr_data: Path, tmp_
     good = load_checkpoint(out / "checkpoints" / "last.pt")
     with pytest.raises(TrainingError, match=r"step 3: loss 'total' is nan .*last good checkpoint is .*last\.pt"):
         train("super-resolution-luma", sr_data, overrides={"steps": 4, "pixel_weight": float("nan")}, out=out,
-              resume=True)
+              resume=True, allow_changes=True)
     kept = load_checkpoint(out / "checkpoints" / "last.pt")
     assert kept["step"] == 2
     for key, value in good["models"]["generator"].items():

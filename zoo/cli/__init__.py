@@ -22,7 +22,7 @@ from zoo.version import VERSION
 
 #: subcommand modules of this package, in ``zoo --help`` order; each defines ``add_parser(subparsers)``
 SUBCOMMANDS = ("listing", "info", "download", "run", "cache", "demo", "bench", "metric", "plugins", "components",
-               "new_plugin", "catalog", "export", "convert", "train", "data")
+               "new_plugin", "catalog", "export", "convert", "train", "runs", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:

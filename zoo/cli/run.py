@@ -54,7 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile-pad", type=arg_tile_pad, help="context pixels around each tile")
     p.add_argument("--mode", help="an entry's alternative inference mode, e.g. 'paper' for pix2pix (see zoo info)")
     p.add_argument("--outscale", type=arg_outscale, help="final output scale, if not the network's own")
-    p.add_argument("--suffix", default="out", help="output names are <stem>_<suffix>.<ext> (default: out; '' for none)")
+    p.add_argument("--suffix", default="out", help="output names are <stem>_<suffix>.<ext> (default: out; '' for none; "
+                   "a suffix starting with _ or - is used as given: --suffix _cg, --suffix=-x4)")
     p.add_argument("--ext", help="output extension (default: the input's; 16-bit results are PNG)")
     p.add_argument("--quality", type=arg_quality, default=95, help="JPEG/WebP quality, 1-100 (default 95)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (never an input)")

@@ -2,7 +2,8 @@
 
 Owns ``zoo.load`` (:mod:`~zoo.inference.loading`), the pipeline around a network (pre-processing, padding,
 tiling, post-processing; :mod:`~zoo.inference.pipeline`), user-facing option checks
-(:mod:`~zoo.inference.options`), the folder runner behind ``zoo run`` (:mod:`~zoo.inference.runner`) and the
+(:mod:`~zoo.inference.options`), training run folders as models (``zoo.load(RUN, checkpoint=...)``;
+:mod:`~zoo.inference.runs`), the folder runner behind ``zoo run`` (:mod:`~zoo.inference.runner`) and the
 backends that run a network another way (``torch.compile``, onnxruntime; :mod:`~zoo.inference.backends`).
 May import ``zoo.export``, ``zoo.weights``, ``zoo.images``, ``zoo.registry`` and below. The pipeline and the
 backends import torch; they are loaded on first use so that ``import zoo`` stays light.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
+from zoo.errors import OptionError
 from zoo.inference.options import check_load_options
+from zoo.inference.runs import is_run, register_run_catalog, run_weights
 from zoo.registry.lookup import get_entry
 from zoo.registry.manager import get_manager
 from zoo.weights.loading import pretrained_network
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] | None = None,
          weights_format: str | None = None, infer_architecture: bool = False, backend: str = "eager",
          backend_options: Mapping[str, Any] | None = None, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
-         offline: bool | None = None, progress: bool = True, **pipeline_options: Any):
+         offline: bool | None = None, progress: bool = True, checkpoint: str | int | None = None,
+         **pipeline_options: Any):
     """A ready model by name: the entry's network, its weights and its pre/post-processing.
 
     ``weights`` (a path, URL, ``hf://owner/repo/file`` or plugin URI) takes precedence over the
@@ -30,7 +33,17 @@ def load(name: str, pretrained: bool = True, *, weights: str | os.PathLike[str] 
     (``backend_options``: see :mod:`zoo.inference.backends`).
     Other keyword arguments go to the task's pipeline (e.g. ``tile=``, ``tile_pad=``, and ``mode=`` for
     an entry's alternative inference mode, such as pix2pix's ``mode="paper"``: batch statistics + dropout).
+    ``name`` may also be a training run folder (``zoo train --out RUN``): ``checkpoint="best"`` (the default when
+    the run has one), ``"last"`` or a step kept with ``keep_every`` picks its weights.
     """
+    if is_run(name):
+        run = name
+        name = register_run_catalog(run)[0]
+        if weights is None and checkpoint is not None:
+            weights = run_weights(run, checkpoint)
+    elif checkpoint is not None:
+        raise OptionError(f"checkpoint={checkpoint!r} picks a checkpoint of a training run folder; {name!r} is not "
+                          "one (a run folder holds catalog.yaml and zoo_run_plugin.py)")
     entry = get_entry(name)
     check_load_options(entry, device, dtype, **pipeline_options)
     built = pretrained_network(entry, pretrained=pretrained, weights=weights, weights_format=weights_format,

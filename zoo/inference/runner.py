@@ -1,6 +1,7 @@
 """``zoo run`` on many files: safe output names, batched decoding in worker processes, failures reported at the end.
 
-Output names: ``<out>/<relative folder>/<stem>_<suffix>.<ext>`` where the relative folder is taken
+Output names: ``<out>/<relative folder>/<stem>_<suffix>.<ext>`` (a suffix that starts with ``_``, ``-`` or
+``.`` is used as given: ``--suffix _cg`` gives ``<stem>_cg``) where the relative folder is taken
 from the common folder of all inputs, so ``a/x.png`` and ``b/x.png`` cannot overwrite each other.
 An output path equal to an input is always refused; an existing output is refused unless
 ``overwrite``. Every write is atomic. A file that cannot be read or processed is reported and the
@@ -53,7 +54,7 @@ def collect_inputs(inputs: Sequence[str], out_dir: Path | None = None,
             roots.append(path)
             inside = skip is not None and skip != path.resolve()
             for file in iter_images(path, prune=(lambda d: d.resolve() == skip) if inside else None):
-                if not (output_suffix and file.stem.endswith(f"_{output_suffix}")):
+                if not (output_suffix and file.stem.endswith(with_suffix("", output_suffix))):
                     found.append(file)
         else:
             roots.append(path.parent)
@@ -70,11 +71,18 @@ def collect_inputs(inputs: Sequence[str], out_dir: Path | None = None,
     return [(file, base if base is not None else file.resolve().parent) for file in unique.values()]
 
 
+def with_suffix(stem: str, suffix: str) -> str:
+    """``stem`` + ``_suffix``; a suffix already starting with a separator (``_cg``, ``-x4``) is not given another."""
+    if not suffix:
+        return stem
+    return stem + (suffix if suffix[0] in "_-." else f"_{suffix}")
+
+
 def output_path(file: Path, base: Path, out_dir: Path, suffix: str, ext: str | None) -> Path:
     rel = file.resolve().relative_to(base) if base in file.resolve().parents else Path(file.name)
     extension = ext or file.suffix or ".png"
     extension = extension if extension.startswith(".") else "." + extension
-    stem = f"{rel.stem}_{suffix}" if suffix else rel.stem
+    stem = with_suffix(rel.stem, suffix)
     return out_dir / rel.parent / f"{stem}{extension}"
 
 

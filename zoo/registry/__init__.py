@@ -15,11 +15,11 @@ from zoo.registry.lookup import (TASK_ALIASES, build_model, get_architecture, ge
                                  list_components, list_models, matching_tasks, task_matches)
 from zoo.registry.manager import (PluginInfo, ZooPluginManager, ZooPluginWarning, components, get_manager,
                                   use_manager)
-from zoo.registry.records import (RECORD_KINDS, Architecture, ComponentTable, Dataset, DataSource, Loss, Registered,
-                                  Task, WeightFormat, WeightSource, import_object)
+from zoo.registry.records import (RECORD_KINDS, Architecture, ComponentTable, Dataset, DataSource, Loss, Recipe,
+                                  Registered, Task, WeightFormat, WeightSource, import_object)
 
 __all__ = [
-    "Architecture", "Loss", "Task", "WeightFormat", "WeightSource", "DataSource", "Dataset", "Registered",
+    "Architecture", "Loss", "Task", "WeightFormat", "WeightSource", "DataSource", "Dataset", "Recipe", "Registered",
     "ComponentTable", "RECORD_KINDS", "import_object", "hookimpl", "hookspec",
     "Catalog", "Entry", "Processing", "WeightSpec", "parse_entry", "read_catalog_file",
     "PluginInfo", "ZooPluginManager", "ZooPluginWarning", "components", "get_manager", "use_manager",

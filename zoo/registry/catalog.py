@@ -99,10 +99,12 @@ class Entry:
     provider: str = ""
     #: the evaluation set and protocol (:mod:`zoo.evaluation`), over the task's defaults
     evaluation: Mapping[str, Any] = field(default_factory=dict)
+    #: the registered training recipe (:class:`~zoo.registry.records.Recipe`) its weights were trained with
+    recipe: str | None = None
 
 
 _ENTRY_KEYS = {"name", "task", "architecture", "weights", "processing", "description", "paper", "dataset",
-               "metrics", "license", "tags", "evaluation"}
+               "metrics", "license", "tags", "evaluation", "recipe"}
 _WEIGHT_KEYS = {f.name for f in fields(WeightSpec)} | {"url", "path", "file"}
 #: Spellings of a weight source's location; ``path``/``file`` are local files (relative: to the catalog's folder).
 _LOCATION_KEYS = ("uri", "url", "path", "file")
@@ -261,7 +263,7 @@ def parse_entry(data: Any, source: str, provider: str = "", index: int | None = 
         for req in ("metric", "value"):
             if req not in m:
                 raise where.missing(f"metrics[{i}].{req}")
-    for key in ("description", "dataset", "license"):
+    for key in ("description", "dataset", "license", "recipe"):
         if data.get(key) is not None:
             _expect(where, key, data[key], str, "a string")
     tags = data.get("tags") or []
@@ -271,7 +273,7 @@ def parse_entry(data: Any, source: str, provider: str = "", index: int | None = 
                  description=(data.get("description") or "").strip(), paper=dict(data.get("paper") or {}),
                  dataset=data.get("dataset"), metrics=tuple(dict(m) for m in metrics), license=data.get("license"),
                  tags=tuple(str(t) for t in tags), source=source, provider=provider,
-                 evaluation=_parse_evaluation(where, data.get("evaluation")))
+                 evaluation=_parse_evaluation(where, data.get("evaluation")), recipe=data.get("recipe"))
 
 
 def read_catalog_file(path: Path, provider: str = "") -> list[Entry]:
@@ -345,6 +347,8 @@ _FIELD_DOCS: dict[str, dict[str, str]] = {
         "metrics": "list of `{metric: NAME, value: NUMBER, ...}` (published or measured numbers)",
         "license": "license of the weights",
         "tags": "list of strings",
+        "recipe": "name of the registered training recipe the weights were made with (`zoo train NAME` starts "
+                  "from its options; `zoo components recipe` lists them)",
     },
     "weights[]": {
         "url": "required (or one of its spellings `uri`, `path`, `file`): an http(s) URL, a `file://` URL, a plugin "

@@ -98,6 +98,17 @@ def zoo_register_datasets(register: Callable) -> None:
 
 
 @hookspec
+def zoo_register_recipes(register: Callable) -> None:
+    """Register training recipes: ``register(Recipe(name="pix2pix", task="paired-translation", options={...},
+    source="https://github.com/junyanz/..."))``.
+
+    A catalog entry names the recipe its weights were trained with (``recipe: pix2pix``); ``zoo train ENTRY``
+    then starts from the recipe's options (over the trainer's defaults, under ``--config`` and ``key=value``),
+    and ``zoo train ENTRY --list-options`` says which default comes from where.
+    """
+
+
+@hookspec
 def zoo_register_catalogs(register: Callable) -> None:
     """Register catalog files: ``register(path_to_yaml)``.
 

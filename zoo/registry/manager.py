@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import hashlib
 import importlib.metadata
 import importlib.util
 import inspect
@@ -31,13 +32,14 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pluggy
 
 from zoo.errors import PluginError, UnknownNameError, ZooError
 from zoo.registry import core_plugin, hookspecs
 from zoo.registry.catalog import Catalog, read_catalog_file
+from zoo.registry.hookspecs import hookimpl
 from zoo.registry.records import RECORD_KINDS, ComponentTable, validate_record
 
 ENTRY_POINT_GROUP = "zoo"
@@ -179,29 +181,55 @@ class ZooPluginManager:
                 self._fail(info, _reason(exc), exc)
 
     def load_plugins_dir(self, directory: str | os.PathLike[str] | None = None) -> None:
-        """Register each ``*.py`` file of ``directory`` (default ``$ZOO_PLUGINS_DIR``) as plugin ``dir:<stem>``."""
-        folder = directory or os.environ.get("ZOO_PLUGINS_DIR")
-        if not folder:
+        """Register each ``*.py`` file of ``directory`` (default ``$ZOO_PLUGINS_DIR``, which may list several
+        folders separated by ``os.pathsep``) as plugin ``dir:<stem>`` (``dir:<folder>/<stem>`` when an earlier
+        folder has a file of that name). A folder that does not exist is skipped with a warning."""
+        value = os.fspath(directory) if directory is not None else os.environ.get("ZOO_PLUGINS_DIR")
+        if not value:
             return
-        for path in sorted(Path(folder).glob("*.py")):
-            name = f"dir:{path.stem}"
-            if not self._wanted(name, entry_point=False):
+        for folder in [f for f in value.split(os.pathsep) if f.strip()]:
+            if not Path(folder).is_dir():
+                warnings.warn(f"ZOO_PLUGINS_DIR: {folder} is not a folder; no plugins are loaded from it",
+                              ZooPluginWarning, stacklevel=3)
                 continue
-            info = PluginInfo(name, distribution=str(path))
+            for path in sorted(Path(folder).glob("*.py")):
+                self._load_plugin_file(path)
+
+    def _load_plugin_file(self, path: Path) -> None:
+        name = f"dir:{path.stem}"
+        if self.pm.has_plugin(name) or name in self.load_errors:
+            name = f"dir:{path.resolve().parent.name}/{path.stem}"
+        if not self._wanted(name, entry_point=False):
+            return
+        info = PluginInfo(name, distribution=str(path))
+        module_name = f"zoo_local_plugin_{path.stem}"
+        if module_name in sys.modules:  # the same file name in another folder
+            module_name += "_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot import {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # so import paths "zoo_local_plugin_<stem>:attr" resolve
             try:
-                spec = importlib.util.spec_from_file_location(f"zoo_local_plugin_{path.stem}", path)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"cannot import {path}")
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[spec.name] = module  # so import paths "zoo_local_plugin_<stem>:attr" resolve
-                try:
-                    spec.loader.exec_module(module)
-                except BaseException:
-                    sys.modules.pop(spec.name, None)
-                    raise
-                self.register(module, name=name, distribution=str(path))
-            except Exception as exc:  # noqa: BLE001
-                self._fail(info, _reason(exc), exc)
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(spec.name, None)
+                raise
+            self.register(module, name=name, distribution=str(path))
+        except Exception as exc:  # noqa: BLE001
+            self._fail(info, _reason(exc), exc)
+
+    def register_catalog(self, path: str | os.PathLike[str]) -> str:
+        """Register one catalog file as a plugin of its own (``catalog:<path>``), once; returns the plugin name.
+
+        Used for training runs (``zoo.training.register_run``, ``zoo.load(RUN)``): their folder holds a
+        ``catalog.yaml`` that no installed plugin knows about."""
+        path = Path(path).resolve()
+        name = f"catalog:{path}"
+        if not self.pm.has_plugin(name):
+            self.register(_CatalogFile(path), name=name, distribution=str(path))
+        return name
 
     # -- registration ----------------------------------------------------------------------
     def register(self, plugin: object, name: str | None = None, *, distribution: str | None = None,
@@ -215,7 +243,7 @@ class ZooPluginManager:
         already = self.pm.is_registered(plugin)  # then pluggy refuses it, and the registered one must stay
         try:
             registered = self.pm.register(plugin, name=name)
-        except Exception as exc:  # noqa: BLE001 - pluggy leaves a half-registered plugin behind
+        except Exception as exc:
             if not already:
                 self._forget(plugin)
             raise PluginError(f"plugin {label!r} cannot be registered: {exc}") from exc
@@ -312,7 +340,7 @@ class ZooPluginManager:
     def _call(name: str, impl: Any, hook_name: str, add) -> None:
         try:
             impl.function(**{arg: add for arg in impl.argnames})
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise PluginError(f"its hook {hook_name} raised {type(exc).__name__}: {exc}") from exc
 
     def _build(self) -> None:
@@ -424,6 +452,17 @@ class ZooPluginManager:
             infos.append(info)
         infos.extend(info for name, info in self.load_errors.items() if not self.pm.has_plugin(name))
         return sorted(infos, key=lambda i: i.name)
+
+
+class _CatalogFile:
+    """A plugin object whose only hook registers one catalog file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @hookimpl
+    def zoo_register_catalogs(self, register: Callable) -> None:
+        register(self.path)
 
 
 _manager: ZooPluginManager | None = None

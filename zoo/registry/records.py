@@ -156,6 +156,24 @@ class Dataset:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A published training recipe: the trainer options an upstream project trained its models with.
+
+    Catalog entries name it (``recipe: NAME``), so ``zoo train ENTRY`` starts from the recipe that made the
+    entry's weights instead of the task's generic defaults. ``source`` says where the values come from
+    (an upstream config file or script, a paper section); ``differences`` lists what this zoo does
+    differently on purpose (features not implemented, values that cannot carry over).
+    """
+
+    name: str
+    task: str
+    options: Mapping[str, Any]
+    source: str
+    description: str = ""
+    differences: tuple[str, ...] = ()
+
+
 RECORD_KINDS: dict[str, tuple[type, str, str]] = {
     # kind: (record type, hook name, key attribute)
     "architecture": (Architecture, "zoo_register_architectures", "name"),
@@ -164,6 +182,7 @@ RECORD_KINDS: dict[str, tuple[type, str, str]] = {
     "weight_format": (WeightFormat, "zoo_register_weight_formats", "name"),
     "weight_source": (WeightSource, "zoo_register_weight_sources", "scheme"),
     "dataset": (Dataset, "zoo_register_datasets", "name"),
+    "recipe": (Recipe, "zoo_register_recipes", "name"),
 }
 
 
@@ -175,6 +194,7 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "weight_format": ("reader", "adapter", "sniff", "infer_kwargs"),
     "weight_source": ("resolver",),
     "dataset": (),
+    "recipe": (),
 }
 
 
@@ -205,6 +225,12 @@ def validate_record(kind: str, record: Any) -> str:
     key = getattr(record, key_attr)
     if not isinstance(key, str) or not key.strip():
         raise PluginError(f"it registered a {kind} with an empty {key_attr} ({record!r})")
+    if kind == "recipe":
+        if not isinstance(record.source, str) or not record.source.strip():
+            raise PluginError(f"recipe {key!r} has no source (the upstream config, script or paper its values "
+                              "come from)")
+        if not isinstance(record.options, Mapping):
+            raise PluginError(f"recipe {key!r}: options is {type(record.options).__name__}; expected a mapping")
     for attr in CODE_FIELDS[kind]:
         target = getattr(record, attr)
         what = f"{kind} {key!r}: {attr}"

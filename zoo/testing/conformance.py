@@ -86,6 +86,13 @@ def _check_references(manager: "ZooPluginManager", entry: Any, plugin: str) -> N
     for kind, key in (("task", entry.task), ("architecture", entry.architecture)):
         known = manager.components(kind)
         _check(key in known, plugin, where, f"{kind} {key!r} is not registered by any plugin (known: {', '.join(known)})")
+    if entry.recipe is not None:
+        recipes = manager.components("recipe")
+        _check(entry.recipe in recipes, plugin, where,
+               f"recipe {entry.recipe!r} is not registered by any plugin (known: {', '.join(recipes) or 'none'})")
+        recipe_task = recipes.get(entry.recipe).record.task
+        _check(recipe_task == entry.task, plugin, where,
+               f"recipe {entry.recipe!r} is for task {recipe_task!r}, not the entry's {entry.task!r}")
     for spec in entry.weights:
         if spec.format != "state_dict":
             _check(spec.format in manager.components("weight_format"), plugin, where,
@@ -320,6 +327,10 @@ def run_conformance(manager: "ZooPluginManager", plugin_name: str, *, entries: I
                     _check_loss(registered.record, code, plugin_name)
                 elif kind == "weight_source":
                     _check_weight_source(registered.record, code["resolver"], plugin_name, report)
+                elif kind == "recipe":
+                    task = registered.record.task
+                    _check(task in manager.components("task"), plugin_name, f"recipe {key!r}",
+                           f"task {task!r} is not registered by any plugin")
                 report.setdefault(kind, []).append(key)
         own_archs = set(report.get("architecture", []))
         own = [e for e in manager.catalog if e.provider == plugin_name or e.architecture in own_archs]

@@ -1,5 +1,6 @@
 """Training: ``zoo.training.train(entry_or_task, data=...)``, the :class:`Trainer` base of task trainers,
-option declarations (:class:`Option`), training datasets, checkpoints and run folders (:func:`register_run`).
+option declarations (:class:`Option`) and recipes, training datasets, validation metrics, checkpoints (last, best,
+kept, on a stop signal), run folders (:func:`register_run`), their logs and page (``zoo runs``).
 
 May import ``zoo.evaluation``, ``zoo.inference``, ``zoo.losses``, ``zoo.datasets`` and everything below them;
 ``zoo.cli`` and ``zoo.bench`` build on it. Names load their module (and torch) on first use.
@@ -12,11 +13,13 @@ from typing import Any
 
 _EXPORTS = {
     "train": "run", "prepare": "run", "finish": "run", "register_run": "run", "resolve_target": "run", "load_pretrained": "run",
-    "Trainer": "trainer", "BASE_OPTIONS": "trainer",
+    "Trainer": "trainer", "BASE_OPTIONS": "options", "TrainingInterrupted": "checkpoints",
+    "ValidationMetrics": "validation", "mean_psnr_ssim": "validation", "resolve_val_data": "validation",
     "Option": "config", "ConfigError": "config", "TrainingError": "config",
     "ResumableSampler": "data", "AlignedDataset": "data", "UnalignedDataset": "data", "ImageFolderDataset": "data",
     "PREPROCESS": "data", "item_rng": "data", "list_images": "data", "load_rgb": "data", "to_tensor": "data",
-    "stack_images": "data", "save_png": "logs", "plot_curve": "logs",
+    "stack_images": "data", "save_png": "logs", "save_grid": "logs", "plot_curve": "logs",
+    "build_page": "page", "list_runs": "runs", "show_run": "runs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,9 +1,9 @@
 """Training options: declared by each trainer, overridden by a YAML file and ``key=value`` pairs, validated.
 
 A trainer declares ``options = {"lr": Option(2e-4, "Adam learning rate"), ...}``; the effective values are
-the defaults, then the catalog entry's (or task's) recipe, then ``--config FILE``, then ``key=value`` on the
-command line (values are parsed as YAML: ``betas=[0.5,0.999]``, ``amp=bf16``, ``kwargs={num_feat: 32}``).
-Unknown keys and values of the wrong type fail with an error naming the key (and the closest known key).
+the defaults, then the catalog entry's recipe (:mod:`zoo.training.recipes`), then ``--config FILE`` (a run's own
+``config.yaml`` too), then ``key=value`` on the command line (values are parsed as YAML: ``betas=[0.5,0.999]``,
+``amp=bf16``, ``kwargs={num_feat: 32}``). Unknown keys and values of the wrong type fail with an error naming the key (and the closest known key).
 """
 
 from __future__ import annotations
@@ -79,8 +79,13 @@ def _looks_like_float(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping of options; errors name the file."""
+#: the keys of a run's ``config.yaml`` around its ``options``
+RUN_CONFIG_KEYS = {"target", "task", "data", "options", "name_from_folder"}
+
+
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(options, run)``: the options of a YAML file, and for a run's ``config.yaml`` its ``target``, ``task``
+    and ``data`` (empty for a plain mapping of options)."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -89,10 +94,16 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
     if data is None:
-        return {}
+        return {}, {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of option: value, got {type(data).__name__}")
-    return {str(k): _fix_float(v) for k, v in data.items()}
+    run: dict[str, Any] = {}
+    if isinstance(data.get("options"), dict) and set(data) <= RUN_CONFIG_KEYS:
+        run = {k: v for k, v in data.items() if k != "options"}
+        data = dict(data["options"])
+        if run.get("name_from_folder"):
+            data.pop("name", None)  # a rerun is named after its own folder, not a copy of this run's name
+    return {str(k): _fix_float(v) for k, v in data.items()}, run
 
 
 def _fix_float(value: Any) -> Any:
@@ -129,12 +140,12 @@ def check_value(key: str, option: Option, value: Any, source: str) -> Any:
     return value
 
 
-def describe_options(declared: Mapping[str, Option]) -> str:
-    """A table of options for ``--list-options``."""
-    width = max((len(k) for k in declared), default=0)
-    lines = []
-    for key in sorted(declared):
-        opt = declared[key]
-        choices = f" [{'|'.join(map(str, opt.choices))}]" if opt.choices else ""
-        lines.append(f"  {key:<{width}}  {opt.default!r}{choices}  {opt.help}")
-    return "\n".join(lines)
+def plain(value: Any) -> Any:
+    """Options as plain YAML/JSON data: tuples as lists, keys as strings, paths as strings."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -202,12 +202,24 @@ def _pair_suffixes(files: Sequence[Path], given: Sequence[str] | None) -> tuple[
                                 f"got {given!r}")
         return given[0].lstrip("-_"), given[1].lstrip("-_")
     groups: dict[str, set[str]] = {}
+    where: dict[tuple[str, str], Path] = {}
     for path in files:
         split = _split_suffix(path)
         if split is None:
             return None
         groups.setdefault(split[0], set()).add(split[1])
+        where[split] = path
     kinds = {frozenset(v) for v in groups.values()}
+    names = set().union(*groups.values()) if groups else set()
+    complete = [stem for stem, found in groups.items() if len(found) == 2]
+    if len(names) == 2 and complete and len(complete) < len(groups) and sum(map(len, groups.values())) == len(files):
+        a, b = sorted(names)
+        stem, found = next((s, f) for s, f in sorted(groups.items()) if len(f) == 1)
+        have = next(iter(found))
+        orphan = where[(stem, have)]
+        raise TrainingError(f"paired data: {orphan} has no *-{b if have == a else a} partner (the folder pairs "
+                            f"*-{a} with *-{b} files; {len(groups) - len(complete)} of {len(groups)} stems have only "
+                            "one); add the missing file or move the orphan away")
     if len(kinds) != 1 or len(next(iter(kinds))) != 2 or sum(map(len, groups.values())) != len(files):
         return None
     a, b = sorted(next(iter(kinds)))

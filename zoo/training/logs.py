@@ -1,9 +1,10 @@
-"""Run logs: CSV files (always), TensorBoard (when installed), sample grids and curves as PNG."""
+"""Run logs: CSV files (always), TensorBoard (when installed), captioned sample grids and curves as PNG."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from pathlib import Path
 from typing import Any, Mapping
@@ -13,6 +14,7 @@ import torch
 from PIL import Image
 
 from zoo.files import atomic_path
+from zoo.training.page import SAMPLES_INDEX
 
 
 class CSVLog:
@@ -90,6 +92,32 @@ def save_png(grid: torch.Tensor, path: Path) -> Path:
     arr = (grid.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
     with atomic_path(path) as tmp:
         Image.fromarray(arr).save(tmp, format="PNG")
+    return path
+
+
+def save_grid(grid: torch.Tensor, path: Path, captions: list[str], *, step: int) -> Path:
+    """A sample grid with its row captions written in a column on the left, and the grid recorded (step,
+    file, captions) in ``samples/index.json`` for the run page."""
+    from PIL import ImageDraw  # heavy
+
+    arr = (grid.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+    rows = max(1, len(captions))
+    row_h = arr.shape[0] // rows
+    draw_probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    width = max((int(draw_probe.textlength(c)) for c in captions), default=0) + 12 if captions else 0
+    canvas = Image.new("RGB", (arr.shape[1] + width, arr.shape[0]), (255, 255, 255))
+    canvas.paste(Image.fromarray(arr), (width, 0))
+    draw = ImageDraw.Draw(canvas)
+    for i, caption in enumerate(captions):
+        draw.text((6, i * row_h + max(0, row_h // 2 - 6)), caption, fill=(0, 0, 0))
+    with atomic_path(path) as tmp:
+        canvas.save(tmp, format="PNG")
+    index_path = path.parent / SAMPLES_INDEX
+    index = json.loads(index_path.read_text(encoding="utf-8")) if index_path.is_file() else {"grids": []}
+    index["grids"] = [g for g in index["grids"] if g["file"] != path.name] + [
+        {"step": step, "file": path.name, "captions": list(captions)}]
+    with atomic_path(index_path) as tmp:
+        tmp.write_text(json.dumps(index, indent=1), encoding="utf-8")
     return path
 
 

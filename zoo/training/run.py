@@ -16,18 +16,18 @@ from typing import Any, Mapping
 
 import yaml
 
-from zoo.errors import UnknownNameError, WeightsUnavailableError, ZooError
+from zoo.errors import OptionError, UnknownNameError, WeightsUnavailableError, ZooError
 from zoo.files import atomic_path
+from zoo.inference.runs import (BEST_WEIGHTS_FILE, CATALOG_FILE, CHECKPOINTS, PLUGIN_FILE, WEIGHTS_FILE,
+                                register_run_catalog)
 from zoo.registry.catalog import Processing
-from zoo.registry.hookspecs import hookimpl
 from zoo.registry.manager import get_manager
-from zoo.training.config import ConfigError, TrainingError, load_config_file, parse_overrides, resolve_options
+from zoo.training.config import (ConfigError, TrainingError, parse_overrides, plain, read_config_file,
+                                 resolve_options)
+from zoo.training.recipes import entry_layers
+from zoo.training.resume import check_resume, data_of_run
 from zoo.weights.hub import resolve_weights
 from zoo.weights.loading import load_weights
-
-PLUGIN_FILE = "zoo_run_plugin.py"
-CATALOG_FILE = "catalog.yaml"
-WEIGHTS_FILE = "model.safetensors"
 
 _PLUGIN_SOURCE = '''"""zoo plugin of one training run: registers catalog.yaml beside this file (made by `zoo train`)."""
 from pathlib import Path
@@ -75,26 +75,37 @@ def check_out(out: Path) -> None:
             return
 
 
-def train(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
+def train(target: str, data: str | Path | None = None, *, config: str | Path | Mapping[str, Any] | None = None,
           overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
-          resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> dict[str, Any]:
+          resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None,
+          allow_changes: bool = False) -> dict[str, Any]:
     """Train an entry (fine-tuning its pretrained weights unless ``from_scratch``) or a task from scratch.
 
     ``weights`` (a file, URL or plugin URI, like ``zoo.load(name, weights=...)``) replaces the entry's own
     pretrained weights as the starting point.
 
-    ``config`` is a YAML file or mapping of options, ``overrides`` a mapping or ``["key=value", ...]``.
-    Returns ``{"out", "step", "val", "entry", "catalog"}``. Under torchrun every process calls this.
+    ``config`` is a YAML file or mapping of options (a run's own ``RUN/config.yaml`` too, whose ``data`` is used
+    when ``data`` is None), ``overrides`` a mapping or ``["key=value", ...]``. ``resume`` continues the run in
+    ``out`` (its data unless ``data`` is given); options that would make it another run are refused unless
+    ``allow_changes``. Returns ``{"out", "step", "val", "entry", "catalog"}``. Under torchrun every process calls this.
     """
     trainer = prepare(target, data, config=config, overrides=overrides, out=out, resume=resume,
-                      from_scratch=from_scratch, weights=weights)
+                      from_scratch=from_scratch, weights=weights, allow_changes=allow_changes)
     return finish(trainer, trainer.fit())
 
 
-def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, Any] | None = None,
+def _folder_name(out: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", out.resolve().name)
+
+
+def prepare(target: str, data: str | Path | None = None, *, config: str | Path | Mapping[str, Any] | None = None,
             overrides: Mapping[str, Any] | list[str] | None = None, out: str | Path | None = None,
-            resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None) -> Any:
-    """The trainer of a run, options resolved and validated, run folder created (``train`` = prepare + fit + finish)."""
+            resume: bool = False, from_scratch: bool = False, weights: str | Path | None = None,
+            allow_changes: bool = False) -> Any:
+    """The trainer of a run, its options resolved and checked (``train`` = prepare + fit + finish).
+
+    Nothing is written here: the run folder is made when training starts, after the data, the networks and
+    the losses are built, so a run that cannot start leaves no folder behind."""
     from zoo.training.state import load_checkpoint  # heavy
 
     entry, task_name, trainer_cls = resolve_target(target)
@@ -103,36 +114,47 @@ def prepare(target: str, data: str | Path, *, config: str | Path | Mapping[str, 
                           + ("it cannot go with --from-scratch" if from_scratch else f"{target!r} is a task"))
     out = Path(out) if out is not None else default_out(target)
     check_out(out)
-    layers: list[tuple[str, Mapping[str, Any]]] = []
-    recipe = dict(entry.processing.options.get("train", {})) if entry is not None else {}
-    if recipe:
-        layers.append((f"entry {entry.name!r} processing.options.train", recipe))
+    given: list[tuple[str, Mapping[str, Any]]] = []
+    run_config: dict[str, Any] = {}
+    if config is not None:
+        if isinstance(config, Mapping):
+            given.append(("config", dict(config)))
+        else:
+            options_of_file, run_config = read_config_file(config)
+            given.append((str(config), options_of_file))
+    if overrides:
+        given.append(("command line", parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)))
+    ckpt_path = out / CHECKPOINTS / "last.pt"
     checkpoint = None
-    ckpt_path = out / "checkpoints" / "last.pt"
     if resume:
         checkpoint = load_checkpoint(ckpt_path)
         if checkpoint.get("task") != task_name:
             raise TrainingError(f"{ckpt_path} was written by a {checkpoint.get('task')!r} run, not {task_name!r}")
         layers = [(f"checkpoint {ckpt_path}", checkpoint["config"])]
-    elif ckpt_path.is_file():
-        raise TrainingError(f"{out} already holds a run (checkpoint at step "
-                            f"{_step_of(ckpt_path)}); pass --resume to continue it or --out to start elsewhere")
-    if config is not None:
-        layers.append((str(config), config if isinstance(config, Mapping) else load_config_file(config)))
-    if overrides:
-        layers.append(("command line", parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)))
-    options = resolve_options(trainer_cls.options, layers, what=f"{task_name!r} trainer")
+        data = data if data is not None else data_of_run(out, checkpoint)
+    else:
+        if ckpt_path.is_file():
+            raise TrainingError(f"{out} already holds a run (checkpoint at step "
+                                f"{_step_of(ckpt_path)}); pass --resume to continue it or --out to start elsewhere")
+        layers = entry_layers(entry)
+        data = data if data is not None else run_config.get("data")
+    if data is None:
+        raise ConfigError("--data DIR is required (the training images, in the task's layout)")
+    options = resolve_options(trainer_cls.options, layers + given, what=f"{task_name!r} trainer")
+    name_set = any("name" in layer for _, layer in given)
     if options.get("name") is None:
-        options["name"] = re.sub(r"[^A-Za-z0-9_.-]+", "-", out.resolve().name)
+        options["name"] = _folder_name(out)
+    changes = None
+    if checkpoint is not None:
+        changes = check_resume(checkpoint, options, Path(data), safe=trainer_cls.RESUME_SAFE,
+                               allow_changes=allow_changes, where=out)
     pretrained = entry is not None and not from_scratch and not resume
     trainer = trainer_cls(options, data=data, out=out, entry=entry, task=task_name, pretrained=pretrained,
                           checkpoint=checkpoint)
     trainer.pretrained_weights = weights
-    out.mkdir(parents=True, exist_ok=True)
-    if trainer.is_main:
-        with atomic_path(out / "config.yaml") as tmp:
-            tmp.write_text(yaml.safe_dump({"target": target, "task": task_name, "data": str(data),
-                                           "options": options}, sort_keys=True), encoding="utf-8")
+    trainer.target = target
+    trainer.name_given = name_set or (resume and options["name"] != _folder_name(out))
+    trainer.resume_changes = changes
     return trainer
 
 
@@ -172,43 +194,46 @@ def load_pretrained(trainer: Any, model: Any) -> None:
     load_weights(model, entry, resolved)
 
 
-def export_weights(trainer: Any) -> Path:
-    """The exported model's state_dict as safetensors in the run folder (atomically)."""
+def export_state(model: Any, path: Path, metadata: Mapping[str, str]) -> Path:
+    """A model's state_dict as safetensors, atomically."""
     from safetensors.torch import save_file  # heavy
 
-    model = trainer.models[trainer.export_model]
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = trainer.out / WEIGHTS_FILE
     with atomic_path(path) as tmp:
-        save_file(state, str(tmp), metadata={"zoo_step": str(trainer.step), "zoo_task": trainer.task_name})
+        save_file(state, str(tmp), metadata=dict(metadata))
     return path
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+def export_weights(trainer: Any) -> Path:
+    """The exported model of the current step as ``RUN/model.safetensors``."""
+    return export_state(trainer.models[trainer.export_model], trainer.out / WEIGHTS_FILE, trainer.weights_metadata())
 
 
 def processing_dict(processing: Any) -> dict[str, Any]:
     """A :class:`~zoo.registry.catalog.Processing` (or mapping) as catalog YAML, defaults left out."""
     if isinstance(processing, Mapping):
-        return _plain(processing)
+        return plain(processing)
     default = Processing()
-    return {f.name: _plain(getattr(processing, f.name)) for f in dataclasses.fields(processing)
+    return {f.name: plain(getattr(processing, f.name)) for f in dataclasses.fields(processing)
             if getattr(processing, f.name) != getattr(default, f.name)}
 
 
 def write_catalog(trainer: Any, metrics: Mapping[str, float]) -> Path:
-    """``catalog.yaml`` + ``zoo_run_plugin.py`` in the run folder."""
+    """``catalog.yaml`` + ``zoo_run_plugin.py`` in the run folder; the entry's weights are the best validation
+    step's (``best.safetensors``) when the run has one, else the last step's."""
     spec = trainer.export_entry()
     name = trainer.config["name"]
+    best = getattr(trainer, "best", None)
+    if best is not None and best.step is not None and (trainer.out / BEST_WEIGHTS_FILE).is_file():
+        weights = {"url": BEST_WEIGHTS_FILE, "description": f"zoo train, best {best.metric} ({best.value:.5g}) at step "
+                                                            f"{best.step} of {trainer.step}"}
+        metrics = best.values or metrics
+    else:
+        weights = {"url": WEIGHTS_FILE, "description": f"zoo train, step {trainer.step}"}
     entry: dict[str, Any] = {
         "name": name, "task": trainer.task_name,
-        "architecture": {"name": spec["architecture"], "kwargs": _plain(spec.get("kwargs", {}))},
-        "weights": [{"url": WEIGHTS_FILE, "description": f"zoo train, step {trainer.step}"}],
+        "architecture": {"name": spec["architecture"], "kwargs": plain(spec.get("kwargs", {}))},
+        "weights": [weights],
         "processing": processing_dict(spec.get("processing", {})),
         "description": spec.get("description") or f"Trained with `zoo train` ({trainer.task_name}) on {trainer.data}",
         "dataset": str(trainer.data),
@@ -225,24 +250,9 @@ def write_catalog(trainer: Any, metrics: Mapping[str, float]) -> Path:
     return path
 
 
-class _RunCatalog:
-    """A plugin object registering one run's catalog file."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    @hookimpl
-    def zoo_register_catalogs(self, register: Any) -> None:
-        register(self.path)
-
-
 def register_run(run: str | Path) -> list[str]:
     """Add a run folder's catalog entries to this process's zoo; returns their names."""
-    path = Path(run)
-    path = path / CATALOG_FILE if path.is_dir() else path
-    if not path.is_file():
-        raise ConfigError(f"{run} has no {CATALOG_FILE} (a run writes it when it checkpoints or finishes)")
-    plugin = _RunCatalog(path.resolve())
-    get_manager().register(plugin, name=f"run:{path.resolve()}")
-    names = [e["name"] for e in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("entries", [])]
-    return names
+    try:
+        return register_run_catalog(run)
+    except OptionError as exc:
+        raise ConfigError(str(exc)) from None

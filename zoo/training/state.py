@@ -7,8 +7,12 @@ the RNG states of python, numpy, torch and CUDA of *every* rank, so a resumed ru
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
+import signal
+import sys
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -28,6 +32,17 @@ def dist_env() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
 
 
+def die_with_launcher() -> None:
+    """Under torchrun, end this worker (SIGTERM: it checkpoints and stops) when the launcher process dies, even by
+    ``kill -9`` that leaves the launcher no chance to stop its workers (Linux ``PR_SET_PDEATHSIG``)."""
+    if "TORCHELASTIC_RUN_ID" not in os.environ or not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the launcher died before the line above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized()
 
@@ -45,6 +60,14 @@ def all_gather_objects(obj: Any) -> list[Any]:
     out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def time_up(start: float, seconds: float) -> bool:
+    """Whether ``seconds`` have passed since ``start`` (rank 0 decides for all ranks, so they stop together)."""
+    up = torch.tensor([float(time.perf_counter() - start > seconds)])
+    if is_distributed():
+        dist.broadcast(up, 0)
+    return bool(up.item())
 
 
 def barrier() -> None:
