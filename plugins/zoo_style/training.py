@@ -71,9 +71,6 @@ class StyleTransferTrainer(Trainer):
             raise TrainingError("option 'style_image' is required: style_image=PATH/TO/PAINTING.jpg")
         return ContentImages(self.data, self.config["image_size"])
 
-    def value_range(self) -> tuple[float, float]:
-        return tuple(self.entry.processing.value_range) if self.entry is not None else (0.0, 255.0)  # type: ignore
-
     def build_models(self) -> dict[str, nn.Module]:
         if self.entry is not None:
             self.arch, self.arch_kwargs = self.entry.architecture, dict(self.entry.kwargs)
@@ -86,15 +83,12 @@ class StyleTransferTrainer(Trainer):
         return {"generator": net}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        losses = components("loss")
         common = {"arch": self.config["vgg"], "weights": self.config["vgg_weights"], "input_range": (0, 1)}
-        self.content_loss = losses.get("vgg_perceptual").load("factory")(
-            layer_weights={self.config["content_layer"]: 1.0}, criterion="l2",
-            loss_weight=self.config["content_weight"], **common).to(self.device)
-        self.style_loss = losses.get("gram_style").load("factory")(
-            layer_weights={k: 1.0 for k in self.config["style_layers"]}, criterion="l2",
-            loss_weight=self.config["style_weight"], **common).to(self.device)
-        self.tv_loss = losses.get("tv").load("factory")(power=2).to(self.device)
+        self.content_loss = self.loss("vgg_perceptual", layer_weights={self.config["content_layer"]: 1.0},
+                                      criterion="l2", loss_weight=self.config["content_weight"], **common)
+        self.style_loss = self.loss("gram_style", layer_weights={k: 1.0 for k in self.config["style_layers"]},
+                                    criterion="l2", loss_weight=self.config["style_weight"], **common)
+        self.tv_loss = self.loss("tv", power=2)
         path = Path(self.config["style_image"])
         if not path.is_file():
             raise TrainingError(f"option 'style_image': {path} is not a file")
@@ -107,21 +101,12 @@ class StyleTransferTrainer(Trainer):
         self.style_loss.set_style(self.style)
         return {"generator": self.adam(self.models["generator"])}
 
-    def to_model(self, x: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.value_range()
-        return x * (hi - lo) + lo
-
-    def to_unit(self, y: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.value_range()
-        return (y.float() - lo) / (hi - lo)
-
     def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
         x = batch["image"]
         opt = self.optimizers["generator"]
         opt.zero_grad(set_to_none=True)
         with self.autocast():
-            y = self.net("generator")(self.to_model(x)).float()
-            out = self.to_unit(y)
+            out = self.from_network(self.net("generator")(self.to_network(x)).float())
             logs = {"content": self.content_loss(out, x), "style": self.style_loss(out)}
             if self.config["tv_weight"] > 0:
                 logs["tv"] = self.config["tv_weight"] * self.tv_loss(out * 255.0)
@@ -133,14 +118,14 @@ class StyleTransferTrainer(Trainer):
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         x = batch["image"]
-        return [x, self.to_unit(self.models["generator"](self.to_model(x))).clamp(0, 1)]
+        return [x, self.from_network(self.models["generator"](self.to_network(x)).float()).clamp(0, 1)]
+
+    def default_processing(self) -> dict[str, Any]:
+        """pytorch/examples' TransformerNet reads and writes [0, 255]."""
+        return {"value_range": [0, 255], "size_multiple": 4, "quantize": "truncate", "options": {"tileable": False}}
 
     def export_entry(self) -> dict[str, Any]:
-        if self.entry is not None:
-            processing: Any = self.entry.processing
-        else:
-            processing = {"value_range": [0, 255], "size_multiple": 4, "quantize": "truncate",
-                          "options": {"tileable": False}}
+        processing = self.entry.processing if self.entry is not None else self.default_processing()
         return {"architecture": self.arch, "kwargs": self.arch_kwargs, "processing": processing,
                 "description": f"{self.arch} trained on style {Path(self.config['style_image']).name} "
                                f"with `zoo train style-transfer`"}

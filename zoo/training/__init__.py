@@ -17,6 +17,7 @@ _EXPORTS = {
     "ResumableSampler": "data", "AlignedDataset": "data", "UnalignedDataset": "data", "ImageFolderDataset": "data",
     "PREPROCESS": "data", "item_rng": "data", "list_images": "data", "load_rgb": "data", "to_tensor": "data",
     "stack_images": "data", "save_png": "logs", "plot_curve": "logs",
+    "build_loss": "conventions", "convert_range": "conventions", "EntryConventions": "conventions",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from zoo.training import state as st
 from zoo.training.config import Option, TrainingError
+from zoo.training.conventions import EntryConventions
 from zoo.training.data import ResumableSampler, stack_images
 from zoo.training.logs import CSVLog, TensorBoardLog, save_png
 from zoo.training.run import export_weights
@@ -63,8 +64,9 @@ BASE_OPTIONS: dict[str, Option] = {
 }
 
 
-class Trainer:
-    """Base class of task trainers; see the module docstring for the hooks."""
+class Trainer(EntryConventions):
+    """Base class of task trainers; see the module docstring for the hooks, and
+    :class:`~zoo.training.conventions.EntryConventions` for value ranges, losses and ``--data`` names."""
 
     task: ClassVar[str] = ""
     options: ClassVar[dict[str, Option]] = BASE_OPTIONS
@@ -94,6 +96,8 @@ class Trainer:
         #: the step of the last checkpoint written or resumed from (None: none yet)
         self.saved_step: int | None = int(checkpoint["step"]) if checkpoint is not None else None
         self.check_options()
+        self.check_entry()
+        self.data = self.resolve_data(data)
 
     # -- hooks ------------------------------------------------------------------------------------
     def build_dataset(self) -> Dataset:
