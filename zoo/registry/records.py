@@ -126,9 +126,10 @@ class WeightSource:
 
 @dataclass(frozen=True)
 class DataSource:
-    """One official download of a dataset: an archive (zip/tar) or file, with its sha256.
+    """Where a dataset comes from: an official download (an archive, zip/tar, or an image file) with its sha256,
+    or a local folder (``url="file:///data/mine"`` or a plain path), used in place, never copied.
 
-    ``root`` is the folder inside the archive that holds the dataset's layout.
+    ``root`` is the folder inside the archive (or the local folder) that holds the dataset's layout.
     """
 
     url: str
@@ -144,7 +145,7 @@ class Dataset:
     ``layout`` is one of ``sr-pairs`` (HR/LR images by scale), ``paired`` (A/B pairs),
     ``unpaired`` (trainA/trainB/testA/testB folders), ``images`` (a plain folder, e.g. style
     content images). ``options`` holds layout details (scales, splits, file patterns).
-    Local copies override the download: ``--data NAME=DIR`` or ``ZOO_DATA``.
+    Local copies override the sources: ``--data NAME=DIR`` or ``ZOO_DATA`` (:mod:`zoo.datasets.resolve`).
     """
 
     name: str
