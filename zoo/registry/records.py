@@ -85,7 +85,9 @@ class WeightFormat:
     """How a checkpoint of some upstream layout becomes a state_dict for our module.
 
     ``reader(path) -> Mapping[str, Tensor]`` reads a file (default: the core's safe loader).
-    ``adapter(state_dict, model) -> Mapping[str, Tensor]`` renames/drops keys before the strict load.
+    ``adapter(state_dict, model) -> Mapping[str, Tensor]`` renames/drops keys before the strict load; it gets
+    what the reader returned (wrappers such as ``{"params_ema": ...}`` included) and the freshly built network.
+    The contracts of ``sniff``, ``infer_kwargs`` and ``layout`` are below; docs/plugins.md has examples.
     """
 
     name: str
@@ -93,11 +95,20 @@ class WeightFormat:
     adapter: Factory | None = None
     description: str = ""
     #: ``sniff(state_dict, model) -> bool``: cheap recognition (key names and shapes only) of a file
-    #: in this layout, used when a ``weights=`` file does not fit the entry's own format.
+    #: in this layout, used when a ``weights=`` file does not fit the entry's own format. It gets the object the
+    #: core loader read (formats with a ``reader`` are never guessed), must not change it, and says "this is my
+    #: layout", not "it fits": the fit is checked strictly after ``adapter``. Raising counts as "not recognised".
     sniff: Factory | None = None
     #: ``infer_kwargs(state_dict, kwargs) -> dict``: architecture kwargs read off a checkpoint's
-    #: shapes (block counts, widths), used only when the user asks (``infer_architecture=True``).
+    #: shapes (block counts, widths), used only when the user asks (``infer_architecture=True``). It gets the
+    #: object read and the entry's kwargs, returns the kwargs the file implies (those that differ are applied), and
+    #: raises :class:`zoo.errors.WeightsError` when the file does not say.
     infer_kwargs: Factory | None = None
+    #: ``layout(model) -> mapping``: the upstream checkpoint's structure for a network built like ``model``, as the
+    #: official file has it (wrapper keys, prefixes, names; nested mappings whose leaves are tensor shapes), or as
+    #: ``reader`` returns it. :func:`zoo.testing.write_checkpoint` writes a synthetic file from it, and the
+    #: conformance check adapts one for every entry in this format, so the adapter is tested without the real file.
+    layout: Factory | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +184,7 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "architecture": ("factory",),
     "loss": ("factory", "example_inputs"),
     "task": ("pipeline", "trainer"),
-    "weight_format": ("reader", "adapter", "sniff", "infer_kwargs"),
+    "weight_format": ("reader", "adapter", "sniff", "infer_kwargs", "layout"),
     "weight_source": ("resolver",),
     "dataset": (),
 }
