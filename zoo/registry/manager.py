@@ -28,6 +28,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,8 +105,38 @@ class _PluggyManager(pluggy.PluginManager):
         return opts
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+def _reason(exc: BaseException, root: str | None = None) -> str:
+    return str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}{_where(exc, root)}"
+
+
+#: frames of the machinery between the zoo and a plugin's code, never the place a plugin failed
+_INTERNAL = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.path.dirname(pluggy.__file__),
+             os.path.dirname(importlib.util.__file__), "<frozen ")
+
+
+def _where(exc: BaseException, root: str | None = None) -> str:
+    """`` (at FILE:LINE)`` of the plugin's code where ``exc`` arose: the innermost frame under ``root`` (the plugin's
+    package folder or file), else the innermost outside the zoo core, pluggy and importlib; empty if unknown."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" (at {exc.filename}:{exc.lineno})"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_INTERNAL)]
+    own = [f for f in frames if root and os.path.abspath(f.filename).startswith(root)]
+    frame = (own or frames or [None])[-1]
+    return f" (at {frame.filename}:{frame.lineno})" if frame is not None else ""
+
+
+def _module_root(module: str) -> str | None:
+    """The folder of ``module``'s top-level package (or its file), found without importing it."""
+    top = module.split(".")[0]
+    try:
+        spec = sys.modules[top].__spec__ if top in sys.modules else importlib.util.find_spec(top)
+    except (ImportError, ValueError, AttributeError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return os.path.abspath(next(iter(spec.submodule_search_locations)))
+    return os.path.abspath(spec.origin) if spec.origin else None
 
 
 def _unknown_hook_message(plugin_name: str, unknown: list[str]) -> str:
@@ -176,7 +207,7 @@ class ZooPluginManager:
                 self.register(plugin, name=ep.name, distribution=info.distribution, version=info.version,
                               builtin=info.builtin)
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the zoo down
-                self._fail(info, _reason(exc), exc)
+                self._fail(info, _reason(exc, _module_root(ep.module)), exc)
 
     def load_plugins_dir(self, directory: str | os.PathLike[str] | None = None) -> None:
         """Register each ``*.py`` file of ``directory`` (default ``$ZOO_PLUGINS_DIR``) as plugin ``dir:<stem>``."""
@@ -201,7 +232,7 @@ class ZooPluginManager:
                     raise
                 self.register(module, name=name, distribution=str(path))
             except Exception as exc:  # noqa: BLE001
-                self._fail(info, _reason(exc), exc)
+                self._fail(info, _reason(exc, os.path.abspath(path)), exc)
 
     # -- registration ----------------------------------------------------------------------
     def register(self, plugin: object, name: str | None = None, *, distribution: str | None = None,
@@ -313,7 +344,10 @@ class ZooPluginManager:
         try:
             impl.function(**{arg: add for arg in impl.argnames})
         except Exception as exc:  # noqa: BLE001
-            raise PluginError(f"its hook {hook_name} raised {type(exc).__name__}: {exc}") from exc
+            plugin = impl.plugin
+            module = plugin.__name__ if inspect.ismodule(plugin) else type(plugin).__module__
+            raise PluginError(f"its hook {hook_name} raised {type(exc).__name__}: {exc}"
+                              f"{_where(exc, _module_root(module))}") from exc
 
     def _build(self) -> None:
         """Collect every plugin's unit, drop the failing ones, settle clashes, fill the tables and catalog."""
