@@ -257,3 +257,19 @@ def test_a_network_whose_scale_disagrees_with_its_entry_fails_at_run_time(toy, t
         assert main(["run", "toy-x2", str(tmp_path / "in.png"), "-o", str(tmp_path / "out")]) == 1
         assert "processing.scale is 2 but the network gives 36x44 for a 9x11 input (x4)" in capsys.readouterr().err
         assert not (tmp_path / "out" / "in_out.png").exists()
+
+
+def test_weights_with_a_misspelt_key_say_so_and_do_not_suggest_infer_architecture(toy, tmp_path):
+    """Issue 17.8: a plain typo is not another block count."""
+    from zoo.errors import WeightsError
+
+    manager = toy()
+    save_state_dict({"conv.weigth": torch.zeros(12, 3, 3, 3), "conv.bias": torch.zeros(12)}, tmp_path / "toy.safetensors")
+    with use_manager(manager), pytest.raises(WeightsError) as info:
+        zoo.load("toy-x2", device="cpu")
+    assert "the file names 'conv.weigth' for 'conv.weight': a misspelt key" in str(info.value)
+    assert "infer_architecture" not in str(info.value)
+    torch.manual_seed(0)
+    save_state_dict(Upscaler(4).state_dict(), tmp_path / "toy.safetensors")  # an x4 file: other widths
+    with use_manager(manager), pytest.raises(WeightsError, match="infer_architecture=True reads block counts"):
+        zoo.load("toy-x2", device="cpu")
