@@ -12,7 +12,12 @@ the component and what was expected vs got:
   registered, the network builds with the entry's kwargs, the weights are resolved offline and loaded strictly
   where reachable (a note says when they are not), and a small image goes through the task's pipeline with the
   output size checked against ``processing.scale`` (and, for the core pipeline, the network's own output size
-  on an input padded to ``processing.size_multiple``).
+  on an input padded to ``processing.size_multiple``); where the entry's weight format declares a ``layout``,
+  a synthetic checkpoint in it must adapt strictly onto the network (no real file needed).
+
+A plugin the zoo disabled fails at once with the reason. The check is a list of items
+(:func:`conformance_cases`: loading, one per component, one per entry) that pytest can run one by one
+(:class:`ConformanceCase`, the ``zoo_conformance_case`` argument of :mod:`zoo.testing`).
 """
 
 from __future__ import annotations
