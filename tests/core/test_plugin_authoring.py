@@ -129,7 +129,7 @@ def test_zoo_manager_keeps_the_users_zoo_home_out(pytester, tmp_path, monkeypatc
 
 def test_conformance_runs_as_one_item_per_component_and_entry(pytester, demo_site) -> None:
     pytester.makeconftest('pytest_plugins = ["zoo.testing"]')
-    pytester.makepyfile(test_demo=textwrap.dedent('''
+    pytester.makepyfile(test_zoo_items_demo=textwrap.dedent('''
         ZOO_PLUGINS = ["authoring-demo"]
 
         def test_conformance(zoo_conformance_case, zoo_manager):
@@ -140,18 +140,18 @@ def test_conformance_runs_as_one_item_per_component_and_entry(pytester, demo_sit
     out = result.stdout.str()
     for item in ("loading:authoring-demo", "architecture:demo_net", "weight_format:demo-format",
                  "weight_source:demo-remote", "task:demo-sr"):
-        assert f"PASSED test_demo.py::test_conformance[authoring-demo:{item}]" in out
-    assert "FAILED test_demo.py::test_conformance[authoring-demo:loss:demo_unreduced]" in out
+        assert f"PASSED test_zoo_items_demo.py::test_conformance[authoring-demo:{item}]" in out
+    assert "FAILED test_zoo_items_demo.py::test_conformance[authoring-demo:loss:demo_unreduced]" in out
     assert "loss 'demo_unreduced': expected a scalar tensor, got Tensor of shape (2,)" in out
     # the real weights are not reachable here: the adapter is still checked, on a synthetic file in its layout
-    assert "FAILED test_demo.py::test_conformance[authoring-demo:entry:demo-x2]" in out
+    assert "FAILED test_zoo_items_demo.py::test_conformance[authoring-demo:entry:demo-x2]" in out
     assert "weight format 'demo-format': a synthetic checkpoint in its layout does not fit after the adapter: " \
            "2 missing: body.weight, body.bias; 2 unexpected: module.body.weight, module.body.bias" in out
 
 
 def test_zoo_plugin_option_names_the_plugin(pytester, demo_site) -> None:
     pytester.makeconftest('pytest_plugins = ["zoo.testing"]')
-    pytester.makepyfile(test_any=textwrap.dedent('''
+    pytester.makepyfile(test_zoo_items_any=textwrap.dedent('''
         def test_conformance(zoo_conformance_case, zoo_manager):
             zoo_conformance_case.check(zoo_manager)
     '''))
@@ -164,7 +164,7 @@ def test_zoo_plugin_option_names_the_plugin(pytester, demo_site) -> None:
 def test_a_disabled_plugin_is_one_failing_item_with_its_reason(pytester, demo_site) -> None:
     (demo_site / "authoring_demo.yaml").write_text(DEMO_CATALOG.replace("    task: demo-sr\n", ""))
     pytester.makeconftest('pytest_plugins = ["zoo.testing"]')
-    pytester.makepyfile(test_demo="ZOO_PLUGINS = ['authoring-demo']\n\n"
+    pytester.makepyfile(test_zoo_items_demo="ZOO_PLUGINS = ['authoring-demo']\n\n"
                                   "def test_conformance(zoo_conformance_case, zoo_manager):\n"
                                   "    zoo_conformance_case.check(zoo_manager)\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-W", "ignore::UserWarning")
