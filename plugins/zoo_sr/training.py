@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
@@ -110,6 +111,23 @@ class SRTrainer(Trainer):
             kwargs[key] = self.scale()
         return arch, kwargs
 
+    def check_entry(self) -> None:
+        super().check_entry()
+        multiple = self.entry.processing.size_multiple if self.entry is not None else 1
+        side = self.config["patch_size"] // self.scale() if not self.pre_upsample else self.config["patch_size"]
+        if side % multiple:
+            raise TrainingError(f"option 'patch_size': {self.config['patch_size']} gives {side}-pixel network inputs, "
+                                f"not a multiple of entry {self.entry.name!r}'s processing.size_multiple {multiple}")
+
+    def dataset_scales(self) -> list[int]:
+        return [self.scale()]
+
+    def data_folder(self, local: Any) -> Path:
+        """A registered ``sr-pairs`` set (Set5, ...) trains on its ``*_HR``/``*_LR`` pairs at this run's scale."""
+        if local.record.layout == "sr-pairs":
+            return local.sr_pairs(self.scale())[0][2].parent
+        return super().data_folder(local)
+
     def build_dataset(self) -> torch.utils.data.Dataset:
         return SRDataset(self.data, scale=self.scale(), patch_size=self.config["patch_size"], channels=self.channels,
                          degradation=self.config["degradation"], repeat=self.config["repeat"],
@@ -134,9 +152,6 @@ class SRTrainer(Trainer):
             models["discriminator"] = dfactory(**self.config["discriminator_kwargs"])
         return models
 
-    def _loss(self, name: str, **kwargs: Any) -> nn.Module:
-        return components("loss").get(name).load("factory")(**kwargs).to(self.device)
-
     def _perceptual(self) -> nn.Module:
         """The perceptual loss; unreachable backbone weights name the option that sets them (``--weights`` on
         ``zoo train`` is the generator's starting point, not the loss's)."""
@@ -146,7 +161,7 @@ class SRTrainer(Trainer):
         if "layer_weights" not in options and options.get("arch", "vgg19") == "vgg19":
             options["layer_weights"] = REALESRGAN_LAYERS  # perceptual_options={weights: PATH} keeps the recipe
         try:
-            return self._loss(self.config["perceptual_loss"], **options)
+            return self.loss(self.config["perceptual_loss"], option="perceptual_loss", **options)
         except WeightsUnavailableError as exc:
             arch = options.get("arch", "vgg19")
             lines = str(exc).splitlines()
@@ -157,19 +172,25 @@ class SRTrainer(Trainer):
                                 f"PATH}} with a local torchvision {arch} checkpoint, or stage=pixel") from None
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        self.pixel_loss = self._loss(self.config["pixel_loss"], **self.config["pixel_loss_options"])
+        self.pixel_loss = self.loss(self.config["pixel_loss"], option="pixel_loss", **self.config["pixel_loss_options"])
         stage = self.config["stage"]
         self.perceptual_loss = (self._perceptual()
                                 if stage in ("perceptual", "gan") and self.config["perceptual_weight"] > 0 else None)
         opts = {"generator": self.adam(self.models["generator"])}
         if stage == "gan":
-            self.gan_loss = self._loss("gan", gan_type=self.config["gan_type"])
+            self.gan_loss = self.loss("gan", option="gan_type", gan_type=self.config["gan_type"])
             opts["discriminator"] = self.adam(self.models["discriminator"], lr=self.config["d_lr"] or self.config["lr"])
         return opts
 
     # -- training ------------------------------------------------------------------------------
     def model_input(self, lr: torch.Tensor) -> torch.Tensor:
         return bicubic_upscale(lr, float(self.scale())) if self.pre_upsample else lr
+
+    def upscale(self, lr: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
+        """LR patches in [0, 1] -> the (exported, unless ``model``) generator's output in [0, 1], the network
+        fed and read in the entry's value range (EDSR's official weights work on [0, 255])."""
+        model = self.exported() if model is None else model
+        return self.from_network(model(self.to_network(self.model_input(lr))))
 
     def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
         lr, hr = batch["lr"], batch["hr"]
@@ -179,7 +200,7 @@ class SRTrainer(Trainer):
         opt = self.optimizers["generator"]
         opt.zero_grad(set_to_none=True)
         with self.autocast():
-            sr = self.net("generator")(self.model_input(lr))
+            sr = self.upscale(lr, self.net("generator"))
             logs = {"pixel": self.pixel_loss(sr.float(), hr)}
             total = self.config["pixel_weight"] * logs["pixel"]
             if self.perceptual_loss is not None:
@@ -230,7 +251,7 @@ class SRTrainer(Trainer):
         """One whole LR image (uint8 RGB) -> the SR output in the model's channels, float H x W x C in [0, 1]."""
         x = rgb_to_y(lr_uint8) if self.channels == "y" else lr_uint8.astype(np.float32) / 255.0
         t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.device)
-        out = self.exported()(self.model_input(t)).float().clamp(0, 1)
+        out = self.upscale(t).float().clamp(0, 1)
         return out[0].permute(1, 2, 0).cpu().double().numpy()
 
     val_metric_names = ("psnr_y", "ssim_y", "lpips")
@@ -266,18 +287,17 @@ class SRTrainer(Trainer):
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         lr, hr = batch["lr"], batch["hr"]
-        sr = self.exported()(self.model_input(lr)).float().clamp(0, 1)
+        sr = self.upscale(lr).float().clamp(0, 1)
         return [lr, sr, hr]
 
     def generate(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        return batch["lr"], self.exported()(self.model_input(batch["lr"])).float()
+        return batch["lr"], self.upscale(batch["lr"]).float()
+
+    def default_processing(self) -> dict[str, Any]:
+        return {"value_range": [0, 1], "scale": self.scale(), "channels": self.pipeline_channels, "quantize": "round"}
 
     def export_entry(self) -> dict[str, Any]:
-        if self.entry is not None:
-            processing: Any = self.entry.processing
-        else:
-            processing = {"value_range": [0, 1], "scale": self.scale(), "channels": self.pipeline_channels,
-                          "quantize": "round"}
+        processing = self.entry.processing if self.entry is not None else self.default_processing()
         return {"architecture": self.arch, "kwargs": self.arch_kwargs, "processing": processing,
                 "description": f"{self.arch} x{self.scale()} trained with `zoo train {self.task_name}` "
                                f"({self.config['stage']} stage) on {self.data}"}

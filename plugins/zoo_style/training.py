@@ -105,8 +105,8 @@ class StyleTransferTrainer(Trainer):
     def validate(self) -> dict[str, float]:
         """Content and Gram style distances (VGG16, unweighted) and LPIPS of the stylised image to its content."""
         contents = [item["image"] for item in self.val_items]
-        outs = [self.to_unit(self.models["generator"](self.to_model(c[None].to(self.device)))).clamp(0, 1)[0].cpu()
-                for c in contents]
+        outs = [self.from_network(self.models["generator"](self.to_network(c[None].to(self.device)))).float()
+                .clamp(0, 1)[0].cpu() for c in contents]
         out = self.metrics.style(outs, contents, self.style[0].cpu())
         if self.metrics.wants("lpips_content"):
             out["lpips_content"] = self.metrics.lpips(torch.stack(outs), torch.stack(contents))
@@ -114,9 +114,6 @@ class StyleTransferTrainer(Trainer):
 
     def sample_captions(self) -> list[str]:
         return ["content", f"stylised ({Path(self.config['style_image']).name})"]
-
-    def value_range(self) -> tuple[float, float]:
-        return tuple(self.entry.processing.value_range) if self.entry is not None else (0.0, 255.0)  # type: ignore
 
     def build_models(self) -> dict[str, nn.Module]:
         if self.entry is not None:
@@ -130,19 +127,19 @@ class StyleTransferTrainer(Trainer):
         return {"generator": net}
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        losses = components("loss")
         common = {"arch": self.config["vgg"], "weights": self.config["vgg_weights"], "input_range": (0, 1)}
         try:
-            self.content_loss = losses.get("vgg_perceptual").load("factory")(
-                layer_weights={self.config["content_layer"]: 1.0}, criterion="l2",
-                loss_weight=self.config["content_weight"], **common).to(self.device)
-            self.style_loss = losses.get("gram_style").load("factory")(
-                layer_weights={k: 1.0 for k in self.config["style_layers"]}, criterion="l2",
-                loss_weight=self.config["style_weight"], **common).to(self.device)
+            self.content_loss = self.loss("vgg_perceptual", layer_weights={self.config["content_layer"]: 1.0},
+                                          criterion="l2", loss_weight=self.config["content_weight"], **common)
+            self.style_loss = self.loss("gram_style", layer_weights={k: 1.0 for k in self.config["style_layers"]},
+                                        criterion="l2", loss_weight=self.config["style_weight"], **common)
         except WeightsUnavailableError as exc:
             raise TrainingError(vgg_unavailable(self.config["vgg"], exc)) from None
-        self.tv_loss = losses.get("tv").load("factory")(power=2).to(self.device)
-        style = load_rgb(Path(self.config["style_image"]).expanduser())
+        self.tv_loss = self.loss("tv", power=2)
+        path = Path(self.config["style_image"]).expanduser()
+        if not path.is_file():
+            raise TrainingError(f"option 'style_image': {path} is not a file")
+        style = load_rgb(path)
         if self.config["style_size"]:
             w, h = style.size
             s = self.config["style_size"] / min(w, h)
@@ -151,21 +148,12 @@ class StyleTransferTrainer(Trainer):
         self.style_loss.set_style(self.style)
         return {"generator": self.adam(self.models["generator"])}
 
-    def to_model(self, x: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.value_range()
-        return x * (hi - lo) + lo
-
-    def to_unit(self, y: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.value_range()
-        return (y.float() - lo) / (hi - lo)
-
     def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
         x = batch["image"]
         opt = self.optimizers["generator"]
         opt.zero_grad(set_to_none=True)
         with self.autocast():
-            y = self.net("generator")(self.to_model(x)).float()
-            out = self.to_unit(y)
+            out = self.from_network(self.net("generator")(self.to_network(x)).float())
             logs = {"content": self.content_loss(out, x), "style": self.style_loss(out)}
             if self.config["tv_weight"] > 0:
                 logs["tv"] = self.config["tv_weight"] * self.tv_loss(out * 255.0)
@@ -177,14 +165,14 @@ class StyleTransferTrainer(Trainer):
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         x = batch["image"]
-        return [x, self.to_unit(self.models["generator"](self.to_model(x))).clamp(0, 1)]
+        return [x, self.from_network(self.models["generator"](self.to_network(x)).float()).clamp(0, 1)]
+
+    def default_processing(self) -> dict[str, Any]:
+        """pytorch/examples' TransformerNet reads and writes [0, 255]."""
+        return {"value_range": [0, 255], "size_multiple": 4, "quantize": "truncate", "options": {"tileable": False}}
 
     def export_entry(self) -> dict[str, Any]:
-        if self.entry is not None:
-            processing: Any = self.entry.processing
-        else:
-            processing = {"value_range": [0, 255], "size_multiple": 4, "quantize": "truncate",
-                          "options": {"tileable": False}}
+        processing = self.entry.processing if self.entry is not None else self.default_processing()
         return {"architecture": self.arch, "kwargs": self.arch_kwargs, "processing": processing,
                 "description": f"{self.arch} trained on style {Path(self.config['style_image']).name} "
                                f"with `zoo train style-transfer`"}

@@ -12,10 +12,11 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
+from zoo.errors import CatalogError
 from zoo.inference import ImagePipeline
 from zoo.training import ImageFolderDataset, Option
 
-from .trainers import PAPER_MODE, Pix2PixTrainer
+from .trainers import Pix2PixTrainer
 
 _RGB_TO_XYZ = torch.tensor([[0.412453, 0.357580, 0.180423],
                             [0.212671, 0.715160, 0.072169],
@@ -61,6 +62,13 @@ class ColorizationPipeline(ImagePipeline):
 
     keep_gray = False
 
+    def __init__(self, model: Any, entry: Any, **options: Any) -> None:
+        p = entry.processing
+        if tuple(p.value_range) != (-1.0, 1.0) or tuple(p.out_range) != (-1.0, 1.0):
+            raise CatalogError(f"entry {entry.name!r}: processing.value_range {list(p.value_range)}: the colorization "
+                               "pipeline feeds L / 50 - 1 and reads ab / 110, so value_range must be [-1, 1]")
+        super().__init__(model, entry, **options)
+
     @torch.inference_mode()
     def process(self, x: torch.Tensor, *, tile: int | str | None = None, tile_pad: int | None = None,
                 outscale: float | None = None) -> torch.Tensor:
@@ -85,6 +93,8 @@ class ColorizationTrainer(Pix2PixTrainer):
     """``colorization``: pix2pix (L1 x 100 + conditional PatchGAN) from L to ab, on any folder of photos."""
 
     task: ClassVar[str] = "colorization"
+    #: L / 50 - 1 in, ab / 110 out: the Lab scaling is the convention, not a range to convert
+    fixed_range: ClassVar[tuple[float, float] | None] = (-1.0, 1.0)
     options: ClassVar[dict[str, Option]] = {k: v for k, v in Pix2PixTrainer.options.items() if k != "pair_suffixes"}
     #: a small U-Net (unet_128 with 32 base filters) suits short runs; unet_256/ngf 64 is junyanz's
     default_generator = ("unet_generator", {"input_nc": 1, "output_nc": 2, "num_downs": 7, "ngf": 32,
@@ -107,7 +117,7 @@ class ColorizationTrainer(Pix2PixTrainer):
     def val_outputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """The colourised RGB (the input's L with the predicted ab) and the photo: PSNR and LPIPS compare them."""
         light, _ = self.inputs(batch)
-        return decode(light, self.models["generator"](light)).cpu(), batch["image"].float().cpu()
+        return decode(light, self.run(self.models["generator"], light)).cpu(), batch["image"].float().cpu()
 
     def sample_captions(self) -> list[str]:
         return ["input (lightness)", "output (colourised)", "target (photo)"]
@@ -117,13 +127,10 @@ class ColorizationTrainer(Pix2PixTrainer):
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         light, ab = self.inputs(batch)
-        fake = self.models["generator"](light)
+        fake = self.run(self.models["generator"], light)
         gray = ((light + 1.0) / 2.0).expand(-1, 3, -1, -1)
         return [gray, decode(light, fake), decode(light, ab)]
 
-    def export_entry(self) -> dict[str, Any]:
-        spec = super().export_entry()
-        if self.entry is None:
-            spec["processing"] = {"value_range": [-1, 1], "size_multiple": self.size_multiple(), "channels": 1,
-                                  "quantize": "round", "options": {"tileable": False, "modes": dict(PAPER_MODE)}}
-        return spec
+    def default_processing(self) -> dict[str, Any]:
+        return {"value_range": [-1, 1], "size_multiple": self.size_multiple(), "channels": 1, "quantize": "round",
+                "options": {"tileable": False}}

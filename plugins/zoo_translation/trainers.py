@@ -23,7 +23,7 @@ from torch import nn
 
 from zoo.registry import components, get_manager
 from zoo.training import (BASE_OPTIONS, PREPROCESS, AlignedDataset, Option, Trainer, TrainingError, UnalignedDataset,
-                          list_images, load_pretrained, load_rgb, mean_psnr_ssim, to_tensor)
+                          convert_range, list_images, load_pretrained, load_rgb, mean_psnr_ssim, to_tensor)
 
 from .direction import paired_direction
 from .training import INIT_TYPES, ImagePool, init_weights
@@ -59,6 +59,7 @@ class TranslationTrainer(Trainer):
     """What pix2pix and CycleGAN share: data, generator spec, discriminators, value ranges, export."""
 
     adversarial: ClassVar[bool] = True
+    work_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
     default_generator: ClassVar[tuple[str, dict[str, Any]]] = ("resnet_generator", {})
     default_discriminator: ClassVar[dict[str, Any]] = {"ndf": 64, "n_layers": 3, "norm": "instance"}
 
@@ -116,19 +117,19 @@ class TranslationTrainer(Trainer):
                                 f"{exc}") from None
         return init_weights(net, self.config["init_type"], self.config["init_gain"])
 
-    def value_range(self) -> tuple[float, float]:
-        return tuple(self.entry.processing.value_range) if self.entry is not None else (-1.0, 1.0)  # type: ignore
-
-    def to_model(self, x: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.value_range()
-        return x * (hi - lo) + lo
+    def to_work(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] -> the range the losses and discriminators work in ([-1, 1], junyanz's)."""
+        return convert_range(x, (0.0, 1.0), self.work_range)
 
     def to_unit(self, x: torch.Tensor) -> torch.Tensor:
-        lo, hi = self.value_range()
-        return ((x.float() - lo) / (hi - lo)).clamp(0, 1)
+        return convert_range(x.float(), self.work_range, (0.0, 1.0)).clamp(0, 1)
+
+    def run(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """A generator on work-range images, fed and read in the entry's value range."""
+        return self.from_network(net(self.to_network(x)))
 
     def gan_loss(self) -> nn.Module:
-        return components("loss").get("gan").load("factory")(gan_type=self.config["gan_type"]).to(self.device)
+        return self.loss("gan", option="gan_type", gan_type=self.config["gan_type"])
 
     def check_options(self) -> None:
         super().check_options()
@@ -155,12 +156,12 @@ class TranslationTrainer(Trainer):
             return 2 ** int(self.arch_kwargs.get("num_downs", 8))
         return 4
 
+    def default_processing(self) -> dict[str, Any]:
+        return {"value_range": [-1, 1], "size_multiple": self.size_multiple(), "quantize": "truncate",
+                "options": {"tileable": False, "direction": "AtoB"}}
+
     def export_entry(self) -> dict[str, Any]:
-        if self.entry is not None:
-            processing: Any = self.entry.processing
-        else:
-            processing = {"value_range": [-1, 1], "size_multiple": self.size_multiple(), "quantize": "truncate",
-                          "options": {"tileable": False, "direction": "AtoB"}}
+        processing = self.entry.processing if self.entry is not None else self.default_processing()
         return {"architecture": self.arch, "kwargs": self.arch_kwargs, "processing": processing}
 
 
@@ -214,7 +215,7 @@ class Pix2PixTrainer(TranslationTrainer):
     def val_outputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(outputs, targets) of a validation batch as RGB in [0, 1] on the CPU."""
         real_a, real_b = self.inputs(batch)
-        return self.to_unit(self.models["generator"](real_a)).cpu(), self.to_unit(real_b).cpu()
+        return self.to_unit(self.run(self.models["generator"], real_a)).cpu(), self.to_unit(real_b).cpu()
 
     def paired_metrics(self, fakes: torch.Tensor, reals: torch.Tensor) -> dict[str, float]:
         """LPIPS / PSNR / SSIM of outputs against their targets, and FID / KID of the two sets."""
@@ -249,7 +250,7 @@ class Pix2PixTrainer(TranslationTrainer):
         return models
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        self.l1 = components("loss").get("l1").load("factory")().to(self.device)
+        self.l1 = self.loss("l1")
         opts = {"generator": self.adam(self.models["generator"])}
         if "discriminator" in self.models:
             self.gan = self.gan_loss()
@@ -258,13 +259,14 @@ class Pix2PixTrainer(TranslationTrainer):
         return opts
 
     def inputs(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.to_model(batch["A"]), self.to_model(batch["B"])
+        """(input, target) in the work range."""
+        return self.to_work(batch["A"]), self.to_work(batch["B"])
 
     def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
         real_a, real_b = self.inputs(batch)
         logs: dict[str, Any] = {}
         with self.autocast():
-            fake_b = self.net("generator")(real_a)
+            fake_b = self.run(self.net("generator"), real_a)
         if "discriminator" in self.models:
             self.set_requires_grad("discriminator", True)
             opt_d = self.optimizers["discriminator"]
@@ -299,12 +301,12 @@ class Pix2PixTrainer(TranslationTrainer):
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         real_a, real_b = self.inputs(batch)
-        fake = self.models["generator"](real_a)
+        fake = self.run(self.models["generator"], real_a)
         return [self.to_unit(real_a), self.to_unit(fake), self.to_unit(real_b)]
 
     def generate(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         real_a, _ = self.inputs(batch)
-        return real_a, self.models["generator"](real_a)
+        return real_a, self.run(self.models["generator"], real_a)
 
 
 def _pool_state(pool: ImagePool | None) -> dict[str, Any]:
@@ -371,11 +373,11 @@ class CycleGANTrainer(TranslationTrainer):
         out: dict[str, float] = {}
         g_a, g_b = self.models["G_A"], self.models["G_B"]
         for src, dst, g, back in (("A", "B", g_a, g_b), ("B", "A", g_b, g_a)):
-            real = [self.to_model(t[None].to(self.device)) for t in self.val_items[src]]
-            fake = [g(x) for x in real]
+            real = [self.to_work(t[None].to(self.device)) for t in self.val_items[src]]
+            fake = [self.run(g, x) for x in real]
             if self.metrics.wants(f"cycle_l1_{src}"):
-                out[f"cycle_l1_{src}"] = float(torch.stack([(self.to_unit(back(y)) - self.to_unit(x)).abs().mean()
-                                                            for x, y in zip(real, fake)]).mean())
+                gaps = [(self.to_unit(self.run(back, y)) - self.to_unit(x)).abs().mean() for x, y in zip(real, fake)]
+                out[f"cycle_l1_{src}"] = float(torch.stack(gaps).mean())
             out.update(self.metrics.distribution([self.to_unit(y)[0].cpu() for y in fake], self.val_items[dst],
                                                  suffix=f"_{src}to{dst}"))
         return out
@@ -422,11 +424,9 @@ class CycleGANTrainer(TranslationTrainer):
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         self.gan = self.gan_loss()
-        factory = components("loss").get("cycle_consistency").load("factory")
-        self.cycle = factory(lambda_a=self.config["lambda_A"], lambda_b=self.config["lambda_B"])
-        factory = components("loss").get("cycle_identity").load("factory")
-        self.identity = factory(lambda_a=self.config["lambda_A"], lambda_b=self.config["lambda_B"],
-                                lambda_identity=self.config["lambda_identity"])
+        self.cycle = self.loss("cycle_consistency", lambda_a=self.config["lambda_A"], lambda_b=self.config["lambda_B"])
+        self.identity = self.loss("cycle_identity", lambda_a=self.config["lambda_A"], lambda_b=self.config["lambda_B"],
+                                  lambda_identity=self.config["lambda_identity"])
         seed = self.config["seed"] * 1000 + self.rank
         self.pool_a = ImagePool(self.config["pool_size"], rng=random.Random(seed))      # fakes of A, for D_B
         self.pool_b = ImagePool(self.config["pool_size"], rng=random.Random(seed + 1))  # fakes of B, for D_A
@@ -434,17 +434,17 @@ class CycleGANTrainer(TranslationTrainer):
                 "D": self.adam(self.models["D_A"], self.models["D_B"])}
 
     def train_step(self, batch: Mapping[str, Any]) -> Mapping[str, Any]:
-        real_a, real_b = self.to_model(batch["A"]), self.to_model(batch["B"])
+        real_a, real_b = self.to_work(batch["A"]), self.to_work(batch["B"])
         g_a, g_b = self.net("G_A"), self.net("G_B")
         for name in ("D_A", "D_B"):
             self.set_requires_grad(name, False)
         self.optimizers["G"].zero_grad(set_to_none=True)
         logs: dict[str, Any] = {}
         with self.autocast():
-            fake_b, fake_a = g_a(real_a), g_b(real_b)
-            rec_a, rec_b = g_b(fake_b), g_a(fake_a)
+            fake_b, fake_a = self.run(g_a, real_a), self.run(g_b, real_b)
+            rec_a, rec_b = self.run(g_b, fake_b), self.run(g_a, fake_a)
             if self.config["lambda_identity"] > 0:
-                same_b, same_a = g_a(real_b), g_b(real_a)
+                same_b, same_a = self.run(g_a, real_b), self.run(g_b, real_a)
                 logs["idt_A"], logs["idt_B"] = self.identity.terms(real_a, same_a.float(), real_b, same_b.float())
             logs["G_A"] = self.gan.generator_loss(self.net("D_A")(fake_b).float())
             logs["G_B"] = self.gan.generator_loss(self.net("D_B")(fake_a).float())
@@ -471,11 +471,11 @@ class CycleGANTrainer(TranslationTrainer):
         _load_pool_state(self.pool_b, state.get("pool_b", {}))
 
     def sample_rows(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
-        real_a, real_b = self.to_model(batch["A"]), self.to_model(batch["B"])
-        fake_b = self.models["G_A"](real_a)
-        fake_a = self.models["G_B"](real_b)
-        return [self.to_unit(t) for t in (real_a, fake_b, self.models["G_B"](fake_b), real_b, fake_a)]
+        real_a, real_b = self.to_work(batch["A"]), self.to_work(batch["B"])
+        g_a, g_b = self.models["G_A"], self.models["G_B"]
+        fake_b, fake_a = self.run(g_a, real_a), self.run(g_b, real_b)
+        return [self.to_unit(t) for t in (real_a, fake_b, self.run(g_b, fake_b), real_b, fake_a)]
 
     def generate(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        real_a = self.to_model(batch["A"])
-        return real_a, self.models["G_A"](real_a)
+        real_a = self.to_work(batch["A"])
+        return real_a, self.run(self.models["G_A"], real_a)

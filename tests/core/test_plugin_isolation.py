@@ -5,6 +5,7 @@ sys.path) and as a loose ZOO_PLUGINS_DIR file. The rest of the zoo lists and loa
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -142,6 +143,29 @@ def test_a_faulty_plugin_is_dropped_whole_and_named_once(mistake, how, tmp_path,
         ZooPluginManager(strict=True).catalog  # noqa: B018
     monkeypatch.setenv("ZOO_DISABLE_PLUGINS", culprit.name)
     assert load_with_warnings()[1] == []
+
+
+@pytest.mark.parametrize("how", ["entry-point", "plugins-dir"])
+@pytest.mark.parametrize("mistake, line", [("hook-raises", 5), ("import-error", 3), ("syntax-error", 3),
+                                           ("hook-calls-a-helper", 4)])
+def test_a_plugin_failure_names_the_file_and_line(mistake, line, how, tmp_path, monkeypatch, capsys):
+    """Issue 17.8: the warning, `zoo plugins -v` and strict mode say where in the plugin's code it failed."""
+    from zoo.cli import main
+
+    source = {"syntax-error": "def broken(:\n    pass\n",
+              "hook-calls-a-helper": "def helper():\n    return dict()['scale']\n\n\n@zoo.hookimpl\n"
+                                     "def zoo_register_tasks(register):\n    register(helper())\n"}.get(mistake)
+    culprit = install(how, tmp_path, monkeypatch, "culprit", source or MISTAKES[mistake][0], {})
+    file = culprit.folder / (f"{culprit.module}.py" if how == "entry-point" else "culprit.py")
+    where = f"(at {file}:{line})"
+    manager, messages = load_with_warnings()
+    assert len(messages) == 1 and where in messages[0], messages
+    with use_manager(manager), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZooPluginWarning)
+        assert main(["plugins", "-v"]) == 0
+    assert where in " ".join(capsys.readouterr().out.split())  # -v wraps the error over lines
+    with pytest.raises(PluginError, match=re.escape(where)):
+        ZooPluginManager(strict=True).catalog  # noqa: B018
 
 
 @pytest.mark.parametrize("how", ["entry-point", "plugins-dir"])

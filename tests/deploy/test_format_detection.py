@@ -91,7 +91,8 @@ def test_named_format_turns_detection_off(tmp_path):
         zoo.load("esrgan-x4", weights=path, weights_format="basicsr")
 
 
-def test_file_fitting_no_format_lists_every_format_and_why(tmp_path):
+def test_file_fitting_no_format_says_why_for_the_formats_that_matter(tmp_path):
+    """The entry's format and the core's say why in full; the unrelated ones are one line each (issue 17.8)."""
     path = tmp_path / "mystery.pth"
     torch.save({"encoder.weight": torch.zeros(4, 3, 3, 3), "encoder.bias": torch.zeros(4)}, path)
     with pytest.raises(WeightsError) as info:
@@ -99,11 +100,29 @@ def test_file_fitting_no_format_lists_every_format_and_why(tmp_path):
     text = str(info.value)
     assert "mystery.pth" in text and "fit no known format" in text and "encoder.bias" in text
     lines = {line.split(":", 1)[0].strip(" -"): line for line in text.splitlines()[1:] if line.startswith("  - ")}
-    assert {"basicsr", "esrgan-original", "mmedit", "junyanz", "fast-neural-style", "state_dict",
-            "ml5-style-transfer", "vdsr-legacy-pickle"} <= set(lines)
+    assert {"basicsr", "state_dict"} <= set(lines)
     assert "the entry's format" in lines["basicsr"] and "missing" in lines["basicsr"]
-    assert "layout not recognised" in lines["junyanz"]
-    assert "weights_format='ml5-style-transfer'" in lines["ml5-style-transfer"]
+    unrelated = next(line for line in text.splitlines() if "layout not recognised by" in line)
+    assert all(f in unrelated for f in ("junyanz", "esrgan-original", "mmedit", "fast-neural-style"))
+    never = next(line for line in text.splitlines() if "never guessed" in line)
+    assert "ml5-style-transfer" in never and "vdsr-legacy-pickle" in never and "weights_format=NAME" in never
+    assert len(text.splitlines()) <= 6
+    assert "infer_architecture" not in text  # nothing here says "another block count"
+
+
+def test_a_misspelt_key_is_named_not_blamed_on_the_architecture(tmp_path):
+    """A typo in a file's (or an adapter's) key names: the error pairs the names; no infer_architecture hint."""
+    from zoo_sr.archs import SRVGGNetCompact
+
+    state = SRVGGNetCompact(num_feat=64, num_conv=16).state_dict()
+    state["bdy.0.weight"] = state.pop("body.0.weight")
+    path = tmp_path / "typo.pth"
+    torch.save({"params_ema": state}, path)
+    with pytest.raises(WeightsError) as info:
+        zoo.load("realesr-animevideov3", weights=path)
+    text = str(info.value)
+    assert "the file names 'bdy.0.weight' for 'body.0.weight': a misspelt key" in text
+    assert "infer_architecture" not in text and "layout not recognised by" in text
 
 
 def test_recognised_but_wrong_shapes_says_what_did_not_fit(tmp_path):

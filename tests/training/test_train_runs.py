@@ -136,11 +136,12 @@ CHILD = textwrap.dedent("""
     import sys, time
     from zoo.cli import main
     from zoo.training.trainer import Trainer
-    after = Trainer.after_step
-    def slow(self):
-        after(self)
+    one_step = Trainer._one_step  # the loop's own step (trainers override after_step, e.g. SR's EMA)
+    def slow(self, *args):
+        out = one_step(self, *args)
         time.sleep(0.1)  # leaves the test time to send the signal mid-run
-    Trainer.after_step = slow
+        return out
+    Trainer._one_step = slow
     sys.exit(main(sys.argv[1:]))
 """)
 

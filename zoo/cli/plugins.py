@@ -35,7 +35,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         print(f"{info.name}" + (f" ({origin})" if origin else "") + (" [built-in]" if info.builtin else "")
               + f": {info.status}")
         if info.error:
-            print(textwrap.fill(info.error, width=100, initial_indent="  error: ", subsequent_indent=" " * 9))
+            print(textwrap.fill(info.error, width=100, initial_indent="  error: ", subsequent_indent=" " * 9,
+                                break_on_hyphens=False, break_long_words=False))  # paths stay whole
         if info.hooks:
             print(wrapped("hooks", info.hooks))
         for kind, names in info.components.items():

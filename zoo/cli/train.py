@@ -111,8 +111,9 @@ def add_parser(sub) -> None:
                                    "the task's trainer come from --config FILE and key=value pairs (values are YAML).")
     p.add_argument("target", help="catalog entry (fine-tune) or task name (e.g. super-resolution-luma)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="trainer options, e.g. lr=1e-3 steps=2000")
-    p.add_argument("--data", help="training data folder in the task's layout (with --resume or a run's --config: "
-                                  "default the run's)")
+    p.add_argument("--data", help="training data: a folder in the task's layout, or a registered dataset name "
+                                  "(zoo components dataset), found as zoo bench --data finds it; with --resume or "
+                                  "a run's --config: default the run's")
     p.add_argument("--config", help="YAML file of trainer options (a run's RUN/config.yaml reruns it)")
     p.add_argument("--out", help="run folder (default: runs/TARGET)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

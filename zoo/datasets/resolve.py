@@ -7,10 +7,12 @@ first match wins, to:
 2. ``ZOO_DATA``: a comma-separated list of ``NAME=DIR`` items (that dataset is in DIR) and/or plain ``DIR``
    items (a root that holds datasets: ``DIR/NAME``, or one level deeper, ``DIR/*/NAME``; the dataset's
    ``options["folder"]`` is tried beside its name, case-insensitively). CI sets ``ZOO_DATA=../shared/data``;
-3. the zoo cache, ``$ZOO_HOME/data/NAME``;
-4. the dataset's official download, fetched through the weights hub (atomic, locked, sha256 when known,
-   ``ZOO_OFFLINE=1`` honoured) and unpacked safely into ``$ZOO_HOME/data/NAME``;
-5. ``package://dist/path`` sources: files shipped inside an installed package (the embedded default set).
+3. a source that is a local folder (``DataSource(url="file:///data/mine")`` or a plain path), used in place;
+4. the zoo cache, ``$ZOO_HOME/data/NAME``;
+5. ``package://dist/path`` sources: files shipped inside an installed package (the embedded default set);
+6. the dataset's official download, fetched through the weights hub (atomic, locked, sha256 when known,
+   ``ZOO_OFFLINE=1`` honoured) and unpacked safely into ``$ZOO_HOME/data/NAME``; a local archive (``file://``)
+   is unpacked the same way.
 
 Each copy is checked against the record's layout (:mod:`zoo.datasets.layouts`) before any model runs.
 """
@@ -35,7 +37,7 @@ from zoo.files import zoo_home
 from zoo.images.files import IMAGE_SUFFIXES
 from zoo.registry.manager import components
 from zoo.registry.records import Dataset, DataSource
-from zoo.weights.hub import cache_path_for, fetch_file
+from zoo.weights.hub import cache_path_for, fetch_file, local_path
 
 
 # -- registry ------------------------------------------------------------------------------------
@@ -184,6 +186,10 @@ def resolve_dataset(name: str, *, data_dir: str | os.PathLike[str] | None = None
     for source_name, found in (("--data", overrides.find(record)), ("ZOO_DATA", DataOverrides.from_env().find(record))):
         if found is not None:
             return validate(LocalDataset(record, found[0], f"{source_name} {found[1]}"), scales=scales)
+    for src in record.sources:
+        folder = _local_folder(src)
+        if folder is not None:
+            return validate(LocalDataset(record, folder, f"local folder {src.url}"), scales=scales)
     cached = data_home() / record.name
     if cached.is_dir():
         return validate(LocalDataset(record, cached, "cache"), scales=scales)
@@ -198,6 +204,22 @@ def resolve_dataset(name: str, *, data_dir: str | os.PathLike[str] | None = None
         raise DatasetError(f"dataset {record.name!r} has no download; put a copy at {cached} or pass "
                            f"--data {record.name}=DIR (or ZOO_DATA)")
     return validate(fetch_dataset(record, offline=offline, progress=progress), scales=scales)
+
+
+def _local_folder(src: DataSource) -> Path | None:
+    """The folder a local source names (``file://`` URL or plain path; ``root`` inside it), if it is one."""
+    local = local_path(src.url) if not src.url.startswith("package://") else None
+    if local is None or not local.is_dir():
+        return None
+    return local / src.root if src.root else local
+
+
+def _missing_local(src: DataSource) -> str | None:
+    """Why a local source cannot be used (it does not exist), or None (remote, or there)."""
+    local = local_path(src.url) if not src.url.startswith("package://") else None
+    if local is None or local.exists():
+        return None
+    return f"its local source {local} does not exist ({src.url})"
 
 
 def package_file(url: str) -> Path | None:
@@ -221,6 +243,10 @@ def fetch_dataset(record: Dataset, *, offline: bool | None = None, progress: boo
         return _fetch_image_files(record, dest, offline=offline, progress=progress)
     problems = []
     for source in record.sources:
+        missing = _missing_local(source)
+        if missing:
+            problems.append(missing)
+            continue
         try:
             archive = fetch_file(source.url, sha256=source.sha256, file_name=source.file_name, offline=offline,
                                  progress=progress)
@@ -243,6 +269,10 @@ def _fetch_image_files(record: Dataset, dest: Path, *, offline: bool | None, pro
     """A dataset made of single image URLs: fetch each through the hub, then publish the folder atomically."""
     files = []
     for source in record.sources:
+        missing = _missing_local(source)
+        if missing:
+            raise DatasetUnavailableError(f"dataset {record.name!r} is not here: {missing}; seed the folder at "
+                                          f"{dest}, or pass --data {record.name}=DIR (or ZOO_DATA)")
         try:
             files.append(fetch_file(source.url, sha256=source.sha256, file_name=source.file_name, offline=offline,
                                     progress=progress))

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.errors import CatalogError
 from zoo.images import ImageInfo, ImageLike, from_tensor, to_tensor
 from zoo.inference import options
 from zoo.registry.records import import_object
@@ -281,7 +282,19 @@ class ImagePipeline:
             y = self.tiled_forward(zp, _round_up(tile, m), _round_up(tile_pad, m) if tile_pad else 0)
         else:
             y = self.forward(zp)
+            self.check_scale(tuple(zp.shape[-2:]), tuple(y.shape[-2:]))
         return y[..., : h * s, : w * s]
+
+    def check_scale(self, given: tuple[int, ...], got: tuple[int, ...]) -> None:
+        """The network's output must be ``processing.scale`` times its input (a little more is fine, e.g. TF
+        SAME padding): cropping would otherwise hide an x4 network in an x2 entry (the top-left quarter)."""
+        s = self.processing.scale
+        if all(o >= i * s and round(o / i) == s for o, i in zip(got, given)):
+            return
+        ratio = "x".join(sorted({f"{o / i:g}" for o, i in zip(got, given)}))
+        raise CatalogError(f"entry {self.entry.name!r}: processing.scale is {s} but the network gives {got[0]}x{got[1]} "
+                           f"for a {given[0]}x{given[1]} input (x{ratio}); fix the entry's processing.scale or its "
+                           "architecture's scale kwargs")
 
     def tiled_forward(self, z: torch.Tensor, tile: int, pad: int) -> torch.Tensor:
         """Run ``z`` (already padded to the size multiple) tile by tile with ``pad`` pixels of context."""
@@ -295,6 +308,7 @@ class ImagePipeline:
                 b0, r0 = min(bottom + pad, h), min(right + pad, w)
                 piece = self.forward(z[..., t0:b0, l0:r0]).to("cpu" if z.device.type == "cpu" else z.device)
                 if out is None:
+                    self.check_scale((b0 - t0, r0 - l0), tuple(piece.shape[-2:]))
                     out = torch.empty(n, piece.shape[1], h * s, w * s, dtype=piece.dtype, device=piece.device)
                 out[..., top * s: bottom * s, left * s: right * s] = piece[
                     ..., (top - t0) * s: (bottom - t0) * s, (left - l0) * s: (right - l0) * s]

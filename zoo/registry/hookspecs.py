@@ -1,6 +1,7 @@
 """The hooks a zoo plugin can implement.
 
-Every hook receives a ``register`` callback and is called once per plugin manager.
+Every hook receives a ``register`` callback (typed: ``Callable[[Architecture], None]`` for architectures, and so
+on) and is called once per plugin manager. docs/plugins.md, "Hook reference", has one example per hook.
 Plugins hand over small typed records (see :mod:`zoo.registry.records`) that name their code
 by import path, so listing the zoo never imports a model module. Pluggy passes only the
 arguments an implementation asks for, so a hook may gain arguments without breaking
@@ -17,16 +18,19 @@ unless the user sets ``ZOO_PREFER=<plugin>`` (see docs/plugins.md).
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import pluggy
+
+from zoo.registry.records import Architecture, Dataset, Loss, Recipe, Task, WeightFormat, WeightSource
 
 hookspec = pluggy.HookspecMarker("zoo")
 hookimpl = pluggy.HookimplMarker("zoo")
 
 
 @hookspec
-def zoo_register_architectures(register: Callable) -> None:
+def zoo_register_architectures(register: Callable[[Architecture], None]) -> None:
     """Register network architectures.
 
     Call ``register(Architecture(name=..., factory="pkg.module:Class"))`` once per
@@ -36,21 +40,31 @@ def zoo_register_architectures(register: Callable) -> None:
 
 
 @hookspec
-def zoo_register_losses(register: Callable) -> None:
-    """Register training losses: ``register(Loss(name=..., factory="pkg.module:Class"))``."""
+def zoo_register_losses(register: Callable[[Loss], None]) -> None:
+    """Register training losses: ``register(Loss(name=..., factory="pkg.module:Class"))``.
 
-
-@hookspec
-def zoo_register_tasks(register: Callable) -> None:
-    """Register tasks (super-resolution, paired-translation, ...).
-
-    A task names the inference pipeline that turns user images into model inputs and
-    model outputs back into images: ``register(Task(name=..., pipeline="pkg.mod:Class"))``.
+    The factory is a loss class (an ``nn.Module``, instantiated with keyword arguments) or a loss function
+    (keyword arguments bound with ``functools.partial``); :func:`zoo.get_loss` builds either, and trainers get
+    losses through it. Called as ``loss(prediction, target)`` unless ``example_inputs`` says otherwise, a loss
+    returns a finite scalar tensor that gradients flow through (checked by the conformance check, and by
+    ``zoo train`` at the first call).
     """
 
 
 @hookspec
-def zoo_register_weight_formats(register: Callable) -> None:
+def zoo_register_tasks(register: Callable[[Task], None]) -> None:
+    """Register tasks (super-resolution, paired-translation, ...).
+
+    A task names the inference pipeline that turns user images into model inputs and
+    model outputs back into images: ``register(Task(name=..., pipeline="pkg.mod:Class"))``;
+    optionally its ``trainer`` (a :class:`zoo.training.Trainer` subclass, for ``zoo train``) and its
+    ``evaluation`` (the protocol of ``zoo bench --quality``: ``kind``, ``dataset``, ``metrics``...). Reusing a
+    built-in task (``super-resolution``...) in a catalog entry brings its pipeline, trainer and evaluation.
+    """
+
+
+@hookspec
+def zoo_register_weight_formats(register: Callable[[WeightFormat], None]) -> None:
     """Register checkpoint formats: how a file is read and adapted to a model's state_dict.
 
     ``register(WeightFormat(name="junyanz", adapter="pkg.mod:adapt"))``. Catalog weight
@@ -60,7 +74,7 @@ def zoo_register_weight_formats(register: Callable) -> None:
 
 
 @hookspec
-def zoo_register_weight_sources(register: Callable) -> None:
+def zoo_register_weight_sources(register: Callable[[WeightSource], None]) -> None:
     """Register resolvers for weight URIs by scheme.
 
     ``register(WeightSource(scheme="pypi-ncnn", resolver="pkg.mod:resolve"))`` makes
@@ -89,7 +103,7 @@ def zoo_register_weight_sources(register: Callable) -> None:
 
 
 @hookspec
-def zoo_register_datasets(register: Callable) -> None:
+def zoo_register_datasets(register: Callable[[Dataset], None]) -> None:
     """Register datasets: ``register(Dataset(name="set5", task="super-resolution", layout="sr-pairs", ...))``.
 
     A dataset names its official downloads (with sha256) and its layout; benchmark suites and
@@ -98,7 +112,7 @@ def zoo_register_datasets(register: Callable) -> None:
 
 
 @hookspec
-def zoo_register_recipes(register: Callable) -> None:
+def zoo_register_recipes(register: Callable[[Recipe], None]) -> None:
     """Register training recipes: ``register(Recipe(name="pix2pix", task="paired-translation", options={...},
     source="https://github.com/junyanz/..."))``.
 
@@ -109,7 +123,7 @@ def zoo_register_recipes(register: Callable) -> None:
 
 
 @hookspec
-def zoo_register_catalogs(register: Callable) -> None:
+def zoo_register_catalogs(register: Callable[[str | os.PathLike[str]], None]) -> None:
     """Register catalog files: ``register(path_to_yaml)``.
 
     Their entries join those of the zoo's own ``registry.yaml`` and are validated the same way.

@@ -22,7 +22,6 @@ instead, and the other side only loses the clashing names.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -39,6 +38,7 @@ import pluggy
 from zoo.errors import PluginError, UnknownNameError, ZooError
 from zoo.registry import core_plugin, hookspecs
 from zoo.registry.catalog import Catalog, read_catalog_file
+from zoo.registry.failures import failure_location, failure_reason, module_root, unknown_hook_message
 from zoo.registry.hookspecs import hookimpl
 from zoo.registry.records import RECORD_KINDS, ComponentTable, validate_record
 
@@ -46,7 +46,6 @@ ENTRY_POINT_GROUP = "zoo"
 CORE_PLUGIN_NAME = "zoo"
 BUILTIN_DISTRIBUTION = "zoo"
 CATALOG_HOOK = "zoo_register_catalogs"
-HOOK_NAMES = sorted(name for name in dir(hookspecs) if name.startswith("zoo_register_"))
 
 
 class ZooPluginWarning(UserWarning):
@@ -106,23 +105,6 @@ class _PluggyManager(pluggy.PluginManager):
         return opts
 
 
-def _reason(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
-
-
-def _unknown_hook_message(plugin_name: str, unknown: list[str]) -> str:
-    parts = []
-    suffixes = {h.removeprefix("zoo_register_"): h for h in HOOK_NAMES}
-    for hook in unknown:
-        tail = hook.removeprefix("zoo_register_").removeprefix("zoo_")
-        same_start = [h for s, h in suffixes.items() if len(tail) >= 4 and s.startswith(tail[:4])]
-        close = same_start if len(same_start) == 1 else [
-            suffixes[s] for s in difflib.get_close_matches(tail, list(suffixes), n=1, cutoff=0.5)]
-        parts.append(f"{hook!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return (f"plugin {plugin_name!r} implements unknown hook {', '.join(parts)}; "
-            f"the zoo's hooks are {', '.join(HOOK_NAMES)}")
-
-
 class ZooPluginManager:
     """A pluggy manager plus the component tables and catalog derived from its plugins."""
 
@@ -178,7 +160,7 @@ class ZooPluginManager:
                 self.register(plugin, name=ep.name, distribution=info.distribution, version=info.version,
                               builtin=info.builtin)
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the zoo down
-                self._fail(info, _reason(exc), exc)
+                self._fail(info, failure_reason(exc, module_root(ep.module)), exc)
 
     def load_plugins_dir(self, directory: str | os.PathLike[str] | None = None) -> None:
         """Register each ``*.py`` file of ``directory`` (default ``$ZOO_PLUGINS_DIR``, which may list several
@@ -218,7 +200,7 @@ class ZooPluginManager:
                 raise
             self.register(module, name=name, distribution=str(path))
         except Exception as exc:  # noqa: BLE001
-            self._fail(info, _reason(exc), exc)
+            self._fail(info, failure_reason(exc, os.path.abspath(path)), exc)
 
     def register_catalog(self, path: str | os.PathLike[str]) -> str:
         """Register one catalog file as a plugin of its own (``catalog:<path>``), once; returns the plugin name.
@@ -252,7 +234,7 @@ class ZooPluginManager:
         unknown = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []) if not h.has_spec())
         if unknown:
             self._forget(plugin)
-            raise PluginError(_unknown_hook_message(registered, unknown))
+            raise PluginError(unknown_hook_message(registered, unknown))
         self._meta[registered] = PluginInfo(registered, distribution, version, builtin=builtin)
         self._invalidate()
         return registered
@@ -340,8 +322,11 @@ class ZooPluginManager:
     def _call(name: str, impl: Any, hook_name: str, add) -> None:
         try:
             impl.function(**{arg: add for arg in impl.argnames})
-        except Exception as exc:
-            raise PluginError(f"its hook {hook_name} raised {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001
+            plugin = impl.plugin
+            module = plugin.__name__ if inspect.ismodule(plugin) else type(plugin).__module__
+            raise PluginError(f"its hook {hook_name} raised {type(exc).__name__}: {exc}"
+                              f"{failure_location(exc, module_root(module))}") from exc
 
     def _build(self) -> None:
         """Collect every plugin's unit, drop the failing ones, settle clashes, fill the tables and catalog."""

@@ -85,7 +85,9 @@ class WeightFormat:
     """How a checkpoint of some upstream layout becomes a state_dict for our module.
 
     ``reader(path) -> Mapping[str, Tensor]`` reads a file (default: the core's safe loader).
-    ``adapter(state_dict, model) -> Mapping[str, Tensor]`` renames/drops keys before the strict load.
+    ``adapter(state_dict, model) -> Mapping[str, Tensor]`` renames/drops keys before the strict load; it gets
+    what the reader returned (wrappers such as ``{"params_ema": ...}`` included) and the freshly built network.
+    The contracts of ``sniff``, ``infer_kwargs`` and ``layout`` are below; docs/plugins.md has examples.
     """
 
     name: str
@@ -93,11 +95,20 @@ class WeightFormat:
     adapter: Factory | None = None
     description: str = ""
     #: ``sniff(state_dict, model) -> bool``: cheap recognition (key names and shapes only) of a file
-    #: in this layout, used when a ``weights=`` file does not fit the entry's own format.
+    #: in this layout, used when a ``weights=`` file does not fit the entry's own format. It gets the object the
+    #: core loader read (formats with a ``reader`` are never guessed), must not change it, and says "this is my
+    #: layout", not "it fits": the fit is checked strictly after ``adapter``. Raising counts as "not recognised".
     sniff: Factory | None = None
     #: ``infer_kwargs(state_dict, kwargs) -> dict``: architecture kwargs read off a checkpoint's
-    #: shapes (block counts, widths), used only when the user asks (``infer_architecture=True``).
+    #: shapes (block counts, widths), used only when the user asks (``infer_architecture=True``). It gets the
+    #: object read and the entry's kwargs, returns the kwargs the file implies (those that differ are applied), and
+    #: raises :class:`zoo.errors.WeightsError` when the file does not say.
     infer_kwargs: Factory | None = None
+    #: ``layout(model) -> mapping``: the upstream checkpoint's structure for a network built like ``model``, as the
+    #: official file has it (wrapper keys, prefixes, names; nested mappings whose leaves are tensor shapes), or as
+    #: ``reader`` returns it. :func:`zoo.testing.write_checkpoint` writes a synthetic file from it, and the
+    #: conformance check adapts one for every entry in this format, so the adapter is tested without the real file.
+    layout: Factory | None = None
 
 
 @dataclass(frozen=True)
@@ -126,9 +137,10 @@ class WeightSource:
 
 @dataclass(frozen=True)
 class DataSource:
-    """One official download of a dataset: an archive (zip/tar) or file, with its sha256.
+    """Where a dataset comes from: an official download (an archive, zip/tar, or an image file) with its sha256,
+    or a local folder (``url="file:///data/mine"`` or a plain path), used in place, never copied.
 
-    ``root`` is the folder inside the archive that holds the dataset's layout.
+    ``root`` is the folder inside the archive (or the local folder) that holds the dataset's layout.
     """
 
     url: str
@@ -144,7 +156,7 @@ class Dataset:
     ``layout`` is one of ``sr-pairs`` (HR/LR images by scale), ``paired`` (A/B pairs),
     ``unpaired`` (trainA/trainB/testA/testB folders), ``images`` (a plain folder, e.g. style
     content images). ``options`` holds layout details (scales, splits, file patterns).
-    Local copies override the download: ``--data NAME=DIR`` or ``ZOO_DATA``.
+    Local copies override the sources: ``--data NAME=DIR`` or ``ZOO_DATA`` (:mod:`zoo.datasets.resolve`).
     """
 
     name: str
@@ -191,7 +203,7 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "architecture": ("factory",),
     "loss": ("factory", "example_inputs"),
     "task": ("pipeline", "trainer"),
-    "weight_format": ("reader", "adapter", "sniff", "infer_kwargs"),
+    "weight_format": ("reader", "adapter", "sniff", "infer_kwargs", "layout"),
     "weight_source": ("resolver",),
     "dataset": (),
     "recipe": (),

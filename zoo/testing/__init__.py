@@ -1,45 +1,93 @@
-"""Testing a plugin: pytest fixtures, the conformance check, and the ``zoo new-plugin`` template.
+"""Testing a plugin: pytest fixtures, the conformance check, synthetic checkpoints, and the ``zoo new-plugin`` template.
 
 Owns what plugin authors test with (this module is a pytest plugin), the conformance check
-(:mod:`~zoo.testing.conformance`) and the scaffold (:mod:`~zoo.testing.scaffold`, ``plugin_template/``).
-May import ``zoo.inference`` and everything below it; imports pytest.
+(:mod:`~zoo.testing.conformance`), synthetic checkpoints (:mod:`~zoo.testing.checkpoints`) and the scaffold
+(:mod:`~zoo.testing.scaffold`, ``plugin_template/``). May import ``zoo.inference`` and everything below it;
+imports pytest.
 
-Enable with ``pytest_plugins = ["zoo.testing"]`` in a ``conftest.py``. Fixtures:
+Enable with ``pytest_plugins = ["zoo.testing"]`` in a ``conftest.py``. Fixtures (every one keeps the user's
+``$ZOO_HOME`` out: the weights cache, datasets and converted files go to an empty folder per test):
 
-``zoo_manager``      a fresh plugin manager (core + installed plugins) made process-wide for one test
+``zoo_home``          that folder (``$ZOO_HOME`` for the test)
+``zoo_manager``       a fresh plugin manager (core + installed plugins) made process-wide for one test
 ``empty_zoo_manager`` the same with no entry points loaded: only what the test registers
-``register_plugin``  ``register_plugin(obj, name=None)`` registers a plugin for the duration of a test
+``register_plugin``   ``register_plugin(obj, name=None)`` registers a plugin for the duration of a test
+``zoo_cli``           ``zoo_cli("plugins", "check", "espcn")`` runs the ``zoo`` command as a user would (a child
+                      process, the test's ``$ZOO_HOME``): a :class:`CliResult` (``code``, ``out``, ``err``)
+``zoo_conformance_case`` one parametrised item per component and catalog entry of the plugins named by
+                      ``pytest --zoo-plugin NAME`` or the test module's ``ZOO_PLUGINS = ["NAME"]``; call its
+                      ``check()`` (:class:`~zoo.testing.conformance.ConformanceCase`)
 
-:func:`check_plugin` is the conformance check (:mod:`zoo.testing.conformance`): every component a plugin registers
-imports, builds and runs on a tiny input (losses: a finite scalar that gradients flow through), and every
-catalog entry it brings builds, loads its weights strictly where they are reachable offline, and turns a
-small image into an output of the size ``processing.scale`` promises. Failures are AssertionErrors naming
-the plugin, the component and what was expected vs got.
+:func:`check_plugin` is the whole conformance check in one call (:mod:`zoo.testing.conformance`): every component a
+plugin registers imports, builds and runs on a tiny input (losses: a finite scalar that gradients flow through), and
+every catalog entry it brings builds, adapts a synthetic checkpoint of its format's layout, loads its weights
+strictly where they are reachable offline, and turns a small image into an output of the size ``processing.scale``
+promises. Failures are AssertionErrors naming the plugin, the component and what was expected vs got.
 
-:func:`write_dist_info` installs a plugin through an entry point without pip (a ``*.dist-info`` folder), to
-test how the zoo loads it.
+:func:`write_checkpoint` writes a synthetic checkpoint in a weight format's upstream layout (``WeightFormat.layout``);
+:func:`write_dist_info` installs a plugin through an entry point without pip (a ``*.dist-info`` folder), to test how
+the zoo loads it.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 
-from zoo.registry.manager import ENTRY_POINT_GROUP, ZooPluginManager, use_manager
-from zoo.testing.conformance import DEFAULT_IMAGE_SIZE, ConformanceReport, run_conformance
+from zoo.registry.manager import ENTRY_POINT_GROUP, ZooPluginManager, ZooPluginWarning, use_manager
+from zoo.testing.checkpoints import synthetic_checkpoint, write_checkpoint
+from zoo.testing.conformance import (DEFAULT_IMAGE_SIZE, ConformanceCase, ConformanceReport, conformance_cases,
+                                     run_conformance)
+
+__all__ = ["CliResult", "ConformanceCase", "ConformanceReport", "check_plugin", "conformance_cases",
+           "synthetic_checkpoint", "write_checkpoint", "write_dist_info"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--zoo-plugin", action="append", default=[], metavar="NAME",
+                     help="zoo: run the conformance check of plugin NAME as one test per component and catalog entry "
+                          "(tests taking the zoo_conformance_case argument)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``zoo_conformance_case`` with the items of ``--zoo-plugin`` (else the module's ``ZOO_PLUGINS``)."""
+    if "zoo_conformance_case" not in metafunc.fixturenames:
+        return
+    names = metafunc.config.getoption("zoo_plugin") or list(getattr(metafunc.module, "ZOO_PLUGINS", []))
+    if not names:
+        raise pytest.UsageError(f"{metafunc.function.__name__} takes zoo_conformance_case: name the plugin with "
+                                "pytest --zoo-plugin NAME or ZOO_PLUGINS = ['NAME'] in its module")
+    with warnings.catch_warnings():  # a disabled plugin's reason is its 'loading' item's failure
+        warnings.simplefilter("ignore", ZooPluginWarning)
+        manager = ZooPluginManager()
+        cases = [case for name in names for case in conformance_cases(manager, name)]
+    metafunc.parametrize("zoo_conformance_case", cases, ids=[case.id for case in cases])
 
 
 @pytest.fixture
-def zoo_manager() -> Iterator[ZooPluginManager]:
+def zoo_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``$ZOO_HOME`` for one test: resolvers, downloads and conversions never touch the user's cache."""
+    home = tmp_path_factory.mktemp("zoo_home")
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def zoo_manager(zoo_home: Path) -> Iterator[ZooPluginManager]:
     manager = ZooPluginManager()
     with use_manager(manager):
         yield manager
 
 
 @pytest.fixture
-def empty_zoo_manager() -> Iterator[ZooPluginManager]:
+def empty_zoo_manager(zoo_home: Path) -> Iterator[ZooPluginManager]:
     manager = ZooPluginManager(entry_points=False)
     with use_manager(manager):
         yield manager
@@ -58,6 +106,31 @@ def register_plugin(zoo_manager: ZooPluginManager) -> Iterator[Callable[..., str
     for name in reversed(names):
         if zoo_manager.pm.has_plugin(name):
             zoo_manager.unregister(name)
+
+
+@dataclass
+class CliResult:
+    """What one ``zoo`` command printed, and its exit status (0 ok, 1 failed check or run, 2 usage error)."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def zoo_cli(zoo_home: Path) -> Callable[..., CliResult]:
+    """``zoo_cli("run", "espcn-x2", "in.png", "-o", "out")``: the ``zoo`` command as a user runs it (a child process
+    of this interpreter, so installed plugins load through their entry points) with the test's ``$ZOO_HOME``;
+    ``env={...}`` adds variables (``ZOO_PLUGINS_DIR``, ``ZOO_DATA``...), ``cwd=`` sets the folder."""
+
+    def run(*args: str | Path, env: dict[str, str] | None = None, cwd: str | Path | None = None,
+            timeout: float = 600) -> CliResult:
+        environ = {**os.environ, "ZOO_HOME": str(zoo_home), **(env or {})}
+        done = subprocess.run([sys.executable, "-m", "zoo", *map(str, args)], capture_output=True, text=True,
+                              env=environ, cwd=cwd, timeout=timeout)
+        return CliResult(done.returncode, done.stdout, done.stderr)
+
+    return run
 
 
 def check_plugin(manager: ZooPluginManager, plugin_name: str, *, entries: Iterable[str] | None = None,

@@ -12,14 +12,20 @@ the component and what was expected vs got:
   registered, the network builds with the entry's kwargs, the weights are resolved offline and loaded strictly
   where reachable (a note says when they are not), and a small image goes through the task's pipeline with the
   output size checked against ``processing.scale`` (and, for the core pipeline, the network's own output size
-  on an input padded to ``processing.size_multiple``).
+  on an input padded to ``processing.size_multiple``); where the entry's weight format declares a ``layout``,
+  a synthetic checkpoint in it must adapt strictly onto the network (no real file needed).
+
+A plugin the zoo disabled fails at once with the reason. The check is a list of items
+(:func:`conformance_cases`: loading, one per component, one per entry) that pytest can run one by one
+(:class:`ConformanceCase`, the ``zoo_conformance_case`` argument of :mod:`zoo.testing`).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import replace
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -27,8 +33,9 @@ from zoo.errors import PluginError, WeightsError, WeightsUnavailableError, ZooEr
 from zoo.inference.pipeline import ImagePipeline
 from zoo.registry.catalog import WeightSpec
 from zoo.registry.lookup import build_model
-from zoo.registry.manager import use_manager
+from zoo.registry.manager import get_manager, use_manager
 from zoo.registry.records import CODE_FIELDS, RECORD_KINDS
+from zoo.testing.checkpoints import check_layout
 from zoo.weights.hub import ResolveContext, local_path, resolve_weights, weights_dir
 from zoo.weights.loading import load_weights
 
@@ -45,6 +52,16 @@ class ConformanceReport(dict):
     def __init__(self) -> None:
         super().__init__()
         self.notes: list[str] = []
+
+    @classmethod
+    def ordered(cls, report: "ConformanceReport") -> "ConformanceReport":
+        """The same report with its kinds in :data:`RECORD_KINDS` order, ``entry`` last."""
+        out = cls()
+        for kind in (*RECORD_KINDS, "entry"):
+            if kind in report:
+                out[kind] = report[kind]
+        out.notes = report.notes
+        return out
 
 
 def _check(condition: Any, plugin: str, component: str, message: str) -> None:
@@ -257,6 +274,7 @@ def _check_entry(manager: "ZooPluginManager", entry: Any, plugin: str, report: C
         model = build_model(entry)
     except ZooError as exc:
         raise AssertionError(f"plugin {plugin!r}: {where}: {exc}") from exc
+    _check_layouts(manager, entry, model, plugin)
     if resolved is not None:
         try:
             load_weights(model, entry, resolved)
@@ -298,50 +316,128 @@ def _check_entry(manager: "ZooPluginManager", entry: Any, plugin: str, report: C
            f"{h * p.scale}x{w * p.scale}")
 
 
+@dataclass(frozen=True)
+class ConformanceCase:
+    """One item of a plugin's conformance check: ``kind`` is ``loading``, a record kind, or ``entry``.
+
+    Run it with :meth:`check` (as a parametrised pytest item: :func:`conformance_cases`, the
+    ``zoo_conformance_case`` argument of :mod:`zoo.testing`), so a failure names the component and the other
+    items still run.
+    """
+
+    plugin: str
+    kind: str
+    name: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.plugin}:{self.kind}:{self.name}"
+
+    def check(self, manager: "ZooPluginManager | None" = None, *, pretrained: bool | Iterable[str] = True,
+              image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> ConformanceReport:
+        """Run this item against ``manager`` (default: the process-wide one, e.g. the ``zoo_manager`` fixture's)."""
+        report = ConformanceReport()
+        run_case(manager or get_manager(), self, report, pretrained=_wanted(pretrained), image_size=image_size, seen={})
+        return report
+
+
+def _wanted(pretrained: bool | Iterable[str]) -> bool | frozenset[str]:
+    return pretrained if isinstance(pretrained, bool) else frozenset(pretrained)
+
+
+def _own_entries(manager: "ZooPluginManager", plugin_name: str) -> list[Any]:
+    """The plugin's catalog entries, and other plugins' entries that use its architectures."""
+    own_archs = {k for k, r in manager.components("architecture").items() if r.provider == plugin_name}
+    return [e for e in manager.catalog if e.provider == plugin_name or e.architecture in own_archs]
+
+
+def conformance_cases(manager: "ZooPluginManager", plugin_name: str) -> list[ConformanceCase]:
+    """The items of ``plugin_name``'s check: loading, then one per registered component and per catalog entry.
+    A plugin the zoo disabled (or does not know) has the ``loading`` item only, which fails with the reason."""
+    cases = [ConformanceCase(plugin_name, "loading", plugin_name)]
+    manager.catalog  # noqa: B018 - builds the tables: a plugin whose catalog or names fail is dropped only then
+    if plugin_name in manager.load_errors or not manager.pm.has_plugin(plugin_name):
+        return cases
+    for kind in RECORD_KINDS:
+        cases += [ConformanceCase(plugin_name, kind, key) for key, registered in manager.components(kind).items()
+                  if registered.provider == plugin_name]
+    return cases + [ConformanceCase(plugin_name, "entry", e.name) for e in _own_entries(manager, plugin_name)]
+
+
+def _check_loading(manager: "ZooPluginManager", plugin_name: str) -> None:
+    manager.catalog  # noqa: B018 - see conformance_cases
+    failed = manager.load_errors.get(plugin_name)
+    _check(failed is None, plugin_name, "loading", f"the plugin failed and is disabled: {failed.error if failed else ''}")
+    _check(manager.pm.has_plugin(plugin_name), plugin_name, "loading",
+           f"no plugin of that name is registered (registered: {', '.join(n for n, _ in manager.pm.list_name_plugin())})")
+
+
+def run_case(manager: "ZooPluginManager", case: ConformanceCase, report: ConformanceReport, *,
+             pretrained: bool | frozenset[str], image_size: tuple[int, int], seen: dict[tuple, str]) -> None:
+    """Run one item, adding what it checked to ``report``; AssertionError naming plugin and component."""
+    plugin = case.plugin
+    _check_loading(manager, plugin)
+    if case.kind == "loading":
+        return
+    with use_manager(manager):
+        if case.kind == "entry":
+            entry = manager.catalog.get(case.name)
+            _check_entry(manager, entry, plugin, report, pretrained=pretrained, image_size=image_size, seen=seen)
+            report.setdefault("entry", []).append(entry.name)
+            return
+        registered = manager.components(case.kind).get(case.name)
+        code = _load_code(registered, case.kind, case.name, plugin)
+        if case.kind == "architecture":
+            _check_architecture(registered.record, code["factory"], plugin)
+        elif case.kind == "loss":
+            _check_loss(registered.record, code, plugin)
+        elif case.kind == "weight_source":
+            _check_weight_source(registered.record, code["resolver"], plugin, report)
+        elif case.kind == "recipe":
+            task = registered.record.task
+            _check(task in manager.components("task"), plugin, f"recipe {case.name!r}",
+                   f"task {task!r} is not registered by any plugin")
+        report.setdefault(case.kind, []).append(case.name)
+
+
+def _check_layouts(manager: "ZooPluginManager", entry: Any, model: Any, plugin: str) -> None:
+    """Each weight format of the entry that describes its upstream layout: a synthetic checkpoint in that layout
+    adapts strictly onto the entry's network (the adapter is tested without the real file)."""
+    formats = manager.components("weight_format")
+    for fmt in dict.fromkeys(spec.format for spec in entry.weights):
+        if fmt not in formats or formats.get(fmt).record.layout is None:
+            continue
+        where = f"entry {entry.name!r} ({entry.source}): weight format {fmt!r}"
+        with tempfile.TemporaryDirectory(prefix="zoo-layout-") as folder:
+            try:
+                mismatch = check_layout(fmt, model, folder)
+            except Exception as exc:  # noqa: BLE001 - a plugin's layout or adapter failing
+                raise AssertionError(f"plugin {plugin!r}: {where}: adapting a synthetic checkpoint in its layout raised "
+                                     f"{_first_line(exc)}") from exc
+        _check(mismatch is None, plugin, where, f"a synthetic checkpoint in its layout does not fit after the adapter: "
+                                                f"{mismatch}")
+
+
 def run_conformance(manager: "ZooPluginManager", plugin_name: str, *, entries: Iterable[str] | None = None,
                     pretrained: bool | Iterable[str] = True,
                     image_size: tuple[int, int] = DEFAULT_IMAGE_SIZE) -> ConformanceReport:
-    """Check everything ``plugin_name`` registered (see the module docstring).
+    """Check everything ``plugin_name`` registered (see the module docstring), item by item
+    (:func:`conformance_cases`); the first failing item raises.
 
     ``entries`` limits the catalog entries checked to those names; ``pretrained`` (True, False, or the names of
     the entries to load weights for) says where reachable weights are resolved and loaded strictly. Offline
     throughout: nothing is downloaded.
     """
-    if not isinstance(pretrained, bool):
-        pretrained = frozenset(pretrained)
-
-    failed = manager.load_errors.get(plugin_name)
-    _check(failed is None, plugin_name, "loading", f"the plugin failed and is disabled: {failed.error if failed else ''}")
-    _check(manager.pm.has_plugin(plugin_name), plugin_name, "loading",
-           f"no plugin of that name is registered (registered: {', '.join(n for n, _ in manager.pm.list_name_plugin())})")
+    _check_loading(manager, plugin_name)
+    cases = conformance_cases(manager, plugin_name)
+    if entries is not None:
+        wanted = list(entries)
+        unknown = sorted(set(wanted) - {c.name for c in cases if c.kind == "entry"})
+        _check(not unknown, plugin_name, "entries", f"{', '.join(unknown)} are not catalog entries of this plugin")
+        cases = [c for c in cases if c.kind != "entry" or c.name in wanted]
     report = ConformanceReport()
-    with use_manager(manager):
-        for kind in RECORD_KINDS:
-            for key, registered in manager.components(kind).items():
-                if registered.provider != plugin_name:
-                    continue
-                code = _load_code(registered, kind, key, plugin_name)
-                if kind == "architecture":
-                    _check_architecture(registered.record, code["factory"], plugin_name)
-                elif kind == "loss":
-                    _check_loss(registered.record, code, plugin_name)
-                elif kind == "weight_source":
-                    _check_weight_source(registered.record, code["resolver"], plugin_name, report)
-                elif kind == "recipe":
-                    task = registered.record.task
-                    _check(task in manager.components("task"), plugin_name, f"recipe {key!r}",
-                           f"task {task!r} is not registered by any plugin")
-                report.setdefault(kind, []).append(key)
-        own_archs = set(report.get("architecture", []))
-        own = [e for e in manager.catalog if e.provider == plugin_name or e.architecture in own_archs]
-        if entries is not None:
-            wanted = list(entries)
-            unknown = sorted(set(wanted) - {e.name for e in own})
-            _check(not unknown, plugin_name, "entries", f"{', '.join(unknown)} are not catalog entries of this plugin")
-            own = [e for e in own if e.name in wanted]
-        seen: dict[tuple, str] = {}
-        report["entry"] = []
-        for entry in own:
-            _check_entry(manager, entry, plugin_name, report, pretrained=pretrained, image_size=image_size, seen=seen)
-            report["entry"].append(entry.name)
-    return report
+    report["entry"] = []
+    seen: dict[tuple, str] = {}
+    for case in cases:
+        run_case(manager, case, report, pretrained=_wanted(pretrained), image_size=image_size, seen=seen)
+    return ConformanceReport.ordered(report)

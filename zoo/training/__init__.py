@@ -20,6 +20,7 @@ _EXPORTS = {
     "PREPROCESS": "data", "item_rng": "data", "list_images": "data", "load_rgb": "data", "to_tensor": "data",
     "stack_images": "data", "save_png": "logs", "save_grid": "logs", "plot_curve": "logs",
     "build_page": "page", "list_runs": "runs", "show_run": "runs",
+    "build_loss": "conventions", "convert_range": "conventions", "EntryConventions": "conventions",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -29,6 +29,7 @@ from zoo.training import state as st
 from zoo.training.checkpoints import (LAST_FILE, BestTracker, StopSignals, TrainingInterrupted, ignore_sigint,
                                       keep_snapshot)
 from zoo.training.config import Option, TrainingError
+from zoo.training.conventions import EntryConventions
 from zoo.training.data import ResumableSampler, stack_images
 from zoo.training.logs import CSVLog, TensorBoardLog, save_grid
 from zoo.training.options import BASE_OPTIONS, RESUME_SAFE, check_common_options, lr_factor
@@ -41,8 +42,9 @@ from zoo.training.validation import ValidationMetrics, output_diversity, resolve
 SYNC_BN_DEVICES = ("cuda", "xpu")
 
 
-class Trainer:
-    """Base class of task trainers; see the module docstring for the hooks."""
+class Trainer(EntryConventions):
+    """Base class of task trainers; see the module docstring for the hooks, and
+    :class:`~zoo.training.conventions.EntryConventions` for value ranges, losses and ``--data`` names."""
 
     task: ClassVar[str] = ""
     options: ClassVar[dict[str, Option]] = BASE_OPTIONS
@@ -81,6 +83,8 @@ class Trainer:
         #: the step of the last checkpoint written or resumed from (None: none yet)
         self.saved_step: int | None = int(checkpoint["step"]) if checkpoint is not None else None
         self.check_options()
+        self.check_entry()
+        self.data = self.resolve_data(data)
 
     # -- hooks ------------------------------------------------------------------------------------
     def build_dataset(self) -> Dataset:

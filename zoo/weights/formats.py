@@ -14,7 +14,9 @@ the inferred kwargs are recorded in ``model.metadata["weights"]``).
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 #: The core's own format: a plain state_dict in the model's key layout.
 PLAIN = "state_dict"
+#: formats that are only used when named: with a reader of their own, or no sniff
+NEVER_GUESSED = "never guessed"
 
 
 @dataclass
@@ -68,6 +72,41 @@ def describe_mismatch(model: nn.Module, state_dict: Mapping[str, Any]) -> str | 
              f"{len(wrong)} with another shape: {_show(wrong)}" if wrong else ""]
     text = "; ".join(p for p in parts if p)
     return text or None
+
+
+def misspelt_keys(model: nn.Module, state_dict: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(file key, model key) pairs that differ by a spelling slip, when every key that does not fit has such a
+    partner: the file (or the format's adapter) names the same tensors differently; no other architecture."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    if not missing or len(missing) != len(unexpected):
+        return []
+    pairs = []
+    for key in unexpected:
+        close = difflib.get_close_matches(key, missing, n=1, cutoff=0.75)
+        if not close or not hasattr(state_dict[key], "shape") or tuple(state_dict[key].shape) != tuple(own[close[0]].shape):
+            return []
+        pairs.append((key, close[0]))
+        missing.remove(close[0])
+    return pairs
+
+
+def mismatch_hint(model: nn.Module, state_dict: Mapping[str, Any]) -> str:
+    """What to try when ``state_dict`` does not fit ``model``: the misspelt names, or, when the file has other block
+    counts or widths (other shapes, or only numbered blocks more or fewer), ``infer_architecture=True``."""
+    pairs = misspelt_keys(model, state_dict)
+    if pairs:
+        shown = ", ".join(f"{a!r} for {b!r}" for a, b in pairs[:3]) + (" ..." if len(pairs) > 3 else "")
+        return f"; the file names {shown}: a misspelt key in the file or the format's adapter"
+    own = model.state_dict()
+    norm = {re.sub(r"\d+", "#", k) for k in own}
+    other_shape = any(k in own and hasattr(v, "shape") and tuple(v.shape) != tuple(own[k].shape)
+                      for k, v in state_dict.items())
+    other_count = all(re.sub(r"\d+", "#", k) in norm for k in state_dict if k not in own)
+    if other_shape or other_count:
+        return "; infer_architecture=True reads block counts and widths off the file"
+    return ""
 
 
 def _is_tensor_map(obj: Any) -> bool:
@@ -128,10 +167,9 @@ def _sniffer(fmt: str) -> tuple[Callable | None, str | None]:
     registered = get_manager().components("weight_format").get(fmt)
     record = registered.record
     if record.reader is not None:
-        return None, (f"has its own file reader ({record.reader}); it is never guessed, "
-                      f"pass weights_format={fmt!r}")
+        return None, f"{NEVER_GUESSED}: it has its own file reader ({record.reader})"
     if record.sniff is None:
-        return None, f"plugin {registered.provider!r} gives it no sniff; pass weights_format={fmt!r}"
+        return None, f"{NEVER_GUESSED}: plugin {registered.provider!r} gives it no sniff"
     return registered.load("sniff"), None
 
 
@@ -144,7 +182,11 @@ def _same_tensors(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 class _NoFit(Exception):
-    """One format's attempt at a checkpoint failed; the message says why."""
+    """One format's attempt at a checkpoint failed; the message says why, ``hint`` what to try."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass
@@ -176,13 +218,16 @@ def _attempt(raw: Mapping[str, Any], fmt: str, model: nn.Module, entry: Entry,
     mismatch = describe_mismatch(model, state_dict)
     if mismatch:
         built = f" (built with inferred {overrides})" if overrides else ""
-        raise _NoFit(f"does not fit {type(model).__name__}{built}: {mismatch}")
+        hint = mismatch_hint(model, state_dict)
+        if "infer_architecture" not in hint:  # misspelt names belong with the mismatch they explain
+            mismatch, hint = mismatch + hint, ""
+        raise _NoFit(f"does not fit {type(model).__name__}{built}: {mismatch}", "" if build is not None else hint)
     return _Attempt(fmt, model, state_dict, overrides)
 
 
 def detect_format(raw: Mapping[str, Any], model: nn.Module, entry: Entry, *, origin: str,
-                  tried: dict[str, str] | None = None,
-                  build: Callable[..., nn.Module] | None = None) -> tuple[_Attempt, tuple[str, ...]]:
+                  tried: dict[str, str] | None = None, build: Callable[..., nn.Module] | None = None,
+                  hints: tuple[str, ...] = ()) -> tuple[_Attempt, tuple[str, ...]]:
     """The one format that recognises ``raw`` and loads strictly into ``model`` (or a rebuilt one, with ``build``).
 
     Returns the winning attempt and the other formats that give the same tensors. ``tried`` holds
@@ -190,6 +235,7 @@ def detect_format(raw: Mapping[str, Any], model: nn.Module, entry: Entry, *, ori
     format and why it did not fit when none or several different ones fit.
     """
     reasons: dict[str, str] = dict(tried or {})
+    hint_set = {h for h in hints if h}
     fits: list[_Attempt] = []
     for fmt in format_names():
         if fmt in reasons:
@@ -211,6 +257,7 @@ def detect_format(raw: Mapping[str, Any], model: nn.Module, entry: Entry, *, ori
             fits.append(_attempt(raw, fmt, model, entry, build))
         except _NoFit as exc:
             reasons[fmt] = f"recognised, but {exc}"
+            hint_set.add(exc.hint)
     if fits:
         first = fits[0]
         if all(_same_tensors(first.state_dict, other.state_dict) for other in fits[1:]):
@@ -219,8 +266,15 @@ def detect_format(raw: Mapping[str, Any], model: nn.Module, entry: Entry, *, ori
         raise WeightsError(f"weights {origin}: ambiguous checkpoint, formats {names} all recognise it and load "
                            f"different weights; pass weights_format= one of them")
     keys = sorted(map(str, raw))[:6] if isinstance(raw, Mapping) else []
-    listing = "\n".join(f"  - {fmt}: {reason}" for fmt, reason in reasons.items())
-    hint = "" if build is not None else (
+    unrecognised = [fmt for fmt, reason in reasons.items() if reason == "layout not recognised"]
+    never = [fmt for fmt, reason in reasons.items() if reason.startswith(NEVER_GUESSED)]
+    listing = "\n".join(f"  - {fmt}: {reason}" for fmt, reason in reasons.items()
+                        if fmt not in unrecognised and fmt not in never)
+    if unrecognised:
+        listing += f"\n  - layout not recognised by {', '.join(unrecognised)}"
+    if never:
+        listing += f"\n  - {NEVER_GUESSED} (pass weights_format=NAME to use one): {', '.join(never)}"
+    hint = "" if build is not None or not any("infer_architecture" in h for h in hint_set) else (
         "\n  (a checkpoint of the same architecture with other block counts or widths loads with "
         "infer_architecture=True)")
     first = next(iter(tried.values()), "").removeprefix("the entry's format: ") if tried else ""
@@ -273,6 +327,7 @@ def load_into(model: nn.Module, entry: Entry, resolved: ResolvedWeights, *, dete
     if infer_architecture and build is None:
         raise ValueError("infer_architecture needs build=, the function that rebuilds the model from kwargs")
     rebuild = build if infer_architecture else None
+    hints: tuple[str, ...] = ()
     try:
         raw = read_weights(resolved)
     except WeightsError as exc:
@@ -287,14 +342,14 @@ def load_into(model: nn.Module, entry: Entry, resolved: ResolvedWeights, *, dete
             attempt = _attempt(raw, fmt, model, entry, rebuild)
         except _NoFit as exc:
             if not detect:
-                hint = "" if infer_architecture else "; infer_architecture=True reads block counts off the file"
-                raise WeightsError(f"weights {where} {exc}{hint}") from None
-            tried = {fmt: f"the entry's format: {exc}"}
+                raise WeightsError(f"weights {where} {exc}{exc.hint}") from None
+            tried, hints = {fmt: f"the entry's format: {exc}"}, (exc.hint,)
         else:
             attempt.model.load_state_dict(attempt.state_dict, strict=True)
             return attempt.model, resolved, LoadReport(fmt, fmt, inferred_kwargs=attempt.overrides)
     origin = f"{resolved.path} (entry {entry.name!r}, format {fmt!r})"
-    attempt, same = detect_format(raw, model, entry, origin=origin, tried=tried, build=rebuild)
+    attempt, same = detect_format(raw, model, entry, origin=origin, tried=tried, build=rebuild,
+                                  hints=hints)
     attempt.model.load_state_dict(attempt.state_dict, strict=True)
     report = LoadReport(attempt.fmt, fmt, detected=True, equivalent=same, inferred_kwargs=attempt.overrides)
     return attempt.model, replace(resolved, spec=replace(resolved.spec, format=attempt.fmt)), report

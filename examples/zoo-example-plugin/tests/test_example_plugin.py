@@ -1,20 +1,15 @@
 """Tests of zoo-example, written as a plugin author would: the zoo's conformance check, then behaviour.
 
-Run them after installing the plugin (``pip install -e .``, then ``pytest``).
+Run them after installing the plugin (``pip install -e .``, then ``pytest``). The zoo's fixtures (``zoo_manager``)
+give each test an empty ``$ZOO_HOME``: resolvers that write into the cache never touch the user's.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import zoo
 from zoo.testing import check_plugin
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path))  # resolvers write into the cache: keep the user's out of tests
 
 
 def test_conformance(zoo_manager):
