@@ -3,7 +3,7 @@
 Each setting is built from a copy of the fp32 network through :func:`zoo.inference.backends.wrap_backend`
 (exactly what ``zoo.load`` builds for it), run once on every calibration image (warm-up; its outputs
 are compared with fp32 eager's: PSNR and max difference in grey levels on outputs mapped to [0, 1]), then
-timed one call per setting per round, the order rotating every round so machine load hits all alike.
+timed one sample per setting per round (several calls for a network that takes milliseconds), the order rotating every round so machine load hits all alike.
 A setting that fails to build or run, or gives non-finite or misshaped outputs, is recorded with the reason
 and never chosen. ``timer`` is injectable (tests use a fake clock; nothing here asserts what is faster).
 """
@@ -35,6 +35,9 @@ DEFAULT_ROUNDS = 5
 MIN_ROUNDS = 3
 #: timed rounds stop after MIN_ROUNDS once this many seconds have gone by (a heavy network at a large size)
 MAX_SECONDS = 20.0
+#: a timed sample lasts at least this long (fast networks are called several times per sample, at most MAX_REPEAT)
+MIN_SAMPLE_S = 0.02
+MAX_REPEAT = 20
 
 
 def calibration_images(entry: Entry, side: int) -> list[torch.Tensor]:
@@ -99,15 +102,21 @@ def calibrate(network: nn.Module, entry: Entry, candidates: Sequence[FastSetting
     runners: dict[str, Callable] = {}
     reference: list[torch.Tensor] = []
 
+    repeat = 1  # calls per timed sample: a network taking a millisecond is timed over several calls
+
     def call(run: Callable, x: torch.Tensor) -> tuple[torch.Tensor, float]:
         start = timer()
-        y = run(x)
+        for _ in range(repeat):
+            y = run(x)
         if cuda:
             torch.cuda.synchronize(device)
-        return y, timer() - start
+        return y, (timer() - start) / repeat
 
-    bar = tqdm(total=len(candidates) * (1 + rounds), desc=f"tuning {entry.name} at {images[0].shape[-1]} px",
-               unit="step", file=sys.stderr, disable=not progress, leave=False)
+    if progress:
+        print(f"zoo: measuring {len(candidates)} settings of {entry.name} at {images[0].shape[-1]} px against fp32 "
+              f"eager ({', '.join(s.name for s in candidates[1:])}); cached for later loads", file=sys.stderr)
+    bar = tqdm(total=len(candidates) * (1 + rounds), desc=f"tuning {entry.name}", unit="step", file=sys.stderr,
+               disable=None if progress else True, leave=False)
     with bar, warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # compile/export chatter; failures are recorded per setting
         for setting in candidates:
@@ -120,6 +129,8 @@ def calibrate(network: nn.Module, entry: Entry, candidates: Sequence[FastSetting
                 row.prepare_s = round(timer() - start, 3)
                 if not reference:
                     reference = outputs
+                    one = call(run, images[0])[1]
+                    repeat = max(1, min(MAX_REPEAT, round(MIN_SAMPLE_S / one))) if one > 0 else 1
                 worst_grey, worst_psnr = 0.0, None
                 for ref, out in zip(reference, outputs):
                     if out.shape != ref.shape:
@@ -159,7 +170,8 @@ def calibrate(network: nn.Module, entry: Entry, candidates: Sequence[FastSetting
         median = statistics.median(samples)
         row = results[name]
         row.ms_median = round(median * 1000, 3)
-        row.spread_pct = round((max(samples) - min(samples)) / median * 100, 1) if median > 0 else None
+        quartiles = statistics.quantiles(samples, n=4, method="inclusive") if len(samples) > 1 else [median] * 3
+        row.spread_pct = round((quartiles[2] - quartiles[0]) / median * 100, 1) if median > 0 else None
         row.speedup = 1.0 if name == base_name else (round(base / median, 3) if median > 0 else None)
     return [results[s.name] for s in candidates]
 
