@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from zoo.errors import ZooError
-from zoo.inference.tuning import parse_budget
+from zoo.inference.settings import parse_budget
 from zoo.registry.lookup import get_entry, list_models
 
 DEFAULT_SUITE = "cpu-smoke"

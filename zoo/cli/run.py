@@ -13,7 +13,8 @@ from zoo.errors import OptionError
 from zoo.inference import load
 from zoo.inference.options import arg_batch_size, arg_outscale, arg_quality, arg_tile, arg_tile_pad, arg_workers
 from zoo.inference.runner import plan_outputs, run_files, typical_side, write_report
-from zoo.inference.tuning import parse_budget, summary
+from zoo.inference.settings import parse_budget
+from zoo.inference.tuning import summary
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import argparse
 from zoo.cli.common import print_table
 from zoo.errors import OptionError
 from zoo.inference.options import check_int
-from zoo.inference.tuning import TABLE_HEADER, parse_budget, size_class, summary, table_rows, tune
+from zoo.inference.settings import parse_budget
+from zoo.inference.tuning import TABLE_HEADER, size_class, summary, table_rows, tune
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

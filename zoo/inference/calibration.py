@@ -25,7 +25,7 @@ from torch import nn
 from zoo.images.files import bundled_image
 from zoo.inference.backends import wrap_backend
 from zoo.inference.options import check_dtype
-from zoo.inference.tuning import FastSetting, Measurement
+from zoo.inference.settings import FastSetting, Measurement
 
 if TYPE_CHECKING:
     from zoo.registry.catalog import Entry

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from zoo.errors import OptionError
 from zoo.inference.options import check_load_options
-from zoo.inference.tuning import fast_setting, parse_budget
+from zoo.inference.settings import parse_budget
+from zoo.inference.tuning import fast_setting
 from zoo.registry.lookup import get_entry
 from zoo.registry.manager import get_manager
 from zoo.weights.loading import pretrained_network
