@@ -161,17 +161,20 @@ def calibrate(network: nn.Module, entry: Entry, candidates: Sequence[FastSetting
                     try:
                         times[name].append(call(runners[name], images[r % len(images)])[1])
                     except Exception as exc:  # noqa: BLE001
+                        if name == candidates[0].name:
+                            raise
                         results[name].status = _reason(exc)
                         del times[name]
                 bar.update(1)
     base_name = candidates[0].name
-    base = statistics.median(times[base_name])
     for name, samples in times.items():
         median = statistics.median(samples)
         row = results[name]
         row.ms_median = round(median * 1000, 3)
         quartiles = statistics.quantiles(samples, n=4, method="inclusive") if len(samples) > 1 else [median] * 3
         row.spread_pct = round((quartiles[2] - quartiles[0]) / median * 100, 1) if median > 0 else None
-        row.speedup = 1.0 if name == base_name else (round(base / median, 3) if median > 0 else None)
+        # per round, against the baseline's call of the same round (load drifts hit both alike)
+        ratios = [b / t for b, t in zip(times[base_name], samples) if t > 0]
+        row.speedup = 1.0 if name == base_name else (round(statistics.median(ratios), 3) if ratios else None)
     return [results[s.name] for s in candidates]
 
