@@ -17,9 +17,7 @@ benchmarks/results/fast-default.{csv,md} unless --out says otherwise.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-import platform
 import statistics
 import sys
 import time
@@ -33,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
+from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
-from zoo.files import atomic_path  # noqa: E402
 from zoo.images.files import bundled_image  # noqa: E402
 from zoo.inference import calibration, tuning  # noqa: E402
 
@@ -92,10 +90,7 @@ def measure(plain, fast, x: torch.Tensor, rounds: int, warmup: int) -> dict:
 
 def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, ...]) -> None:
     out = Path(args.out)
-    with atomic_path(out.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out.with_suffix(".csv"), rows)
     load_after = os.getloadavg()
     lines = ["# zoo.load(fast=True) vs fp32 eager", "",
              f"`python benchmarks/fast_default.py {' '.join(sys.argv[1:])}` — torch {torch.__version__}, "
@@ -113,8 +108,7 @@ def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, 
                      f"{r['fast_median_s']:.4f} | {r['speedup']:.2f}x | {r['speedup_p25']:.2f}-{r['speedup_p75']:.2f}x | "
                      f"{'identical' if r['psnr_db'] is None else r['psnr_db']} | {r['max_grey']:g} | "
                      f"{r['calibrated_psnr_db'] or 'identical'} / {r['calibrated_max_grey']} | {goal} |")
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_markdown(out.with_suffix(".md"), lines)
 
 
 def main() -> int:
@@ -127,7 +121,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "fast-default"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases.split(",")] if args.cases else CASES
+    cases = parse_cases(args.cases) if args.cases else CASES
     load_before = os.getloadavg()
     rows = []
     for name, size in cases:

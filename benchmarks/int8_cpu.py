@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import os
 import statistics
 import sys
@@ -39,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
+from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
-from zoo.files import atomic_path  # noqa: E402
 from zoo.inference import calibration, tuning  # noqa: E402
 from zoo.inference.backends import wrap_backend  # noqa: E402
 
@@ -162,7 +161,7 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "int8-cpu"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases.split(",")] if args.cases else CASES
+    cases = parse_cases(args.cases) if args.cases else CASES
     budget = tuning.DEFAULT_BUDGET
     load_before = os.getloadavg()
     rows = []
@@ -192,11 +191,7 @@ def main() -> int:
 
 def write(rows: list[dict], args: argparse.Namespace, load_before) -> None:
     out = Path(args.out)
-    fields = list(dict.fromkeys(k for r in rows for k in r))
-    with atomic_path(out.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out.with_suffix(".csv"), rows)
     import onnxruntime
 
     lines = ["# int8 vs bf16 on the CPU (issue 16, item 3)", "",
@@ -218,8 +213,7 @@ def write(rows: list[dict], args: argparse.Namespace, load_before) -> None:
                      f"{r['speedup_vs_fp32']}x | {r['spread_p25']}-{r['spread_p75']}x | {r['vs_best_bf16']}x | "
                      f"{'identical' if r['psnr_db'] is None else r['psnr_db']} | {r['max_grey']} | "
                      f"{'yes' if r['within_budget'] else 'no'} | {'-' if r['candidate'] is None else ('yes' if r['candidate'] else 'no')} |")
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_markdown(out.with_suffix(".md"), lines)
 
 
 if __name__ == "__main__":
