@@ -225,6 +225,7 @@ def _model_for(setting: Setting, base_pipeline, job: ModelJob):
     fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
     fast = None
     if setting.fast is not None:  # the pipeline's forward casts to the dtype it chose
+        torch.manual_seed(job.seed)  # random weights: the baseline's, so the output difference means something
         pipeline, _ = load_pipeline(job, dtype=None, fast=setting.fast)
         model, run, fast = pipeline.model, pipeline.forward, pipeline.metadata["fast"]
     elif setting.backend is not None:

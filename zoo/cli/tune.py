@@ -21,6 +21,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.quick and settings:
         raise OptionError("--quick and --settings both choose the settings; give one")
     for i, name in enumerate(args.names):
+        if args.no_pretrained:  # the random weights `zoo bench --fast` (seed 0) and benchmarks/ build
+            import torch  # heavy
+
+            torch.manual_seed(0)
         tuning, chosen = tune(name, size=args.size, device=args.device, budget=budget, thorough=not args.quick,
                               settings=settings, rounds=args.rounds, pretrained=not args.no_pretrained,
                               weights=args.weights, weights_format=args.weights_format,
