@@ -195,6 +195,21 @@ def test_the_key_changes_with_the_weights_and_the_torch_version(tmp_path, clock,
     keys = sorted(read_tunings())
     assert len(keys) == 3 and sum("torch 9.9.9" in k for k in keys) == 1
     assert len({k.split("|")[1] for k in keys}) == 2  # two weights digests
+    monkeypatch.setattr(tuning, "cpu_flags", lambda: "another-cpu")  # e.g. the same files on a CPU without AMX
+    assert _load(_weights(tmp_path, 0), clock, fast=True).metadata["fast"]["cached"] is False
+    assert len(read_tunings()) == 4
+
+
+def test_a_mode_that_needs_eager_never_gets_another_backend(tmp_path, clock):
+    clock["cost"].update({"fp32": 10, "channels_last": 5, "onnxruntime": 1})
+    weights = _weights(tmp_path)
+    tuning.tune(NAME, weights=weights, infer_architecture=True, size=32, settings=["channels_last", "onnxruntime"],
+                progress=False)
+    network = zoo.load(NAME, weights=weights, infer_architecture=True).model
+    entry = zoo.get_entry(NAME)
+    assert tuning.fast_setting(network, entry, DEFAULT_BUDGET, size=32, progress=False)[0].name == "onnxruntime"
+    setting, meta = tuning.fast_setting(network, entry, DEFAULT_BUDGET, size=32, progress=False, eager_only=True)
+    assert setting.name == meta["setting"] == "channels_last" and meta["cached"] is True
 
 
 @pytest.mark.parametrize("content, warning", [
