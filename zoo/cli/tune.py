@@ -9,6 +9,7 @@ from zoo.errors import OptionError
 from zoo.inference.options import check_int
 from zoo.inference.settings import parse_budget
 from zoo.inference.tuning import TABLE_HEADER, size_class, summary, table_rows, tune
+from zoo.registry.lookup import get_entry
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -20,6 +21,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         check_int("--rounds", args.rounds, minimum=1, what=" (timed calls per setting)")
     if args.quick and settings:
         raise OptionError("--quick and --settings both choose the settings; give one")
+    for name in args.names:  # a typo in the last name fails before the first is measured
+        get_entry(name)
     for i, name in enumerate(args.names):
         if args.no_pretrained:  # the random weights `zoo bench --fast` (seed 0) and benchmarks/ build
             import torch  # heavy
