@@ -79,9 +79,9 @@ class Tuning:
         return cls(key, dict(data["fields"]), int(data["side"]), [Measurement.from_dict(m) for m in data["results"]],
                    bool(data.get("thorough", False)), str(data.get("created", "")), float(data.get("seconds", 0.0)))
 
-    def describe(self, budget: Budget) -> dict[str, Any]:
-        """What ``model.metadata["fast"]`` says: the choice, its measured speedup and output difference."""
-        chosen = self.choose(budget)
+    def describe(self, budget: Budget, chosen: Measurement | None = None) -> dict[str, Any]:
+        """What ``model.metadata["fast"]`` says: the choice (default: :meth:`choose`), its speedup and difference."""
+        chosen = chosen or self.choose(budget)
         return {"setting": chosen.setting.name, "dtype": chosen.setting.dtype, "backend": chosen.setting.backend,
                 "backend_options": chosen.setting.backend_options, "speedup": chosen.speedup,
                 "psnr_db": chosen.psnr_db, "max_grey": chosen.max_grey, "budget": str(budget), "size": self.side,
@@ -267,9 +267,7 @@ def fast_setting(network: nn.Module, entry: Entry, budget: Budget, *, device: An
     if eager_only and chosen.setting.backend != "eager":  # measured by zoo tune, but this mode needs eager
         eager = [m for m in tuning.results if m.setting.backend == "eager"]
         chosen = Tuning(tuning.key, tuning.fields, tuning.side, eager).choose(budget)
-    meta = {**tuning.describe(budget), "setting": chosen.setting.name, "dtype": chosen.setting.dtype,
-            "backend": chosen.setting.backend, "backend_options": chosen.setting.backend_options,
-            "speedup": chosen.speedup, "psnr_db": chosen.psnr_db, "max_grey": chosen.max_grey}
+    meta = tuning.describe(budget, chosen)
     if progress and not tuning.cached:
         print(f"zoo: fast setting for {entry.name}: {summary(meta)}", file=sys.stderr)
     return chosen.setting, meta
