@@ -12,7 +12,6 @@ catalog weights where they are in the cache.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 import time
@@ -24,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
+from results_io import write_csv, write_markdown  # noqa: E402
 from zoo.export import export_network  # noqa: E402
-from zoo.files import atomic_path  # noqa: E402
 
 ENTRIES = ["cyclegan-horse2zebra", "pix2pix-facades-label2photo", "realesrgan-x4plus", "realesrgan-x2plus",
            "realesr-general-x4v3", "fast-neural-style-mosaic", "style-transfer-udnie"]
@@ -80,11 +79,7 @@ def main() -> int:
                 rows.append(row)
                 print(row, flush=True)
     out = Path(args.out)
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with atomic_path(out.with_suffix(".csv")) as tmp_csv, open(tmp_csv, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out.with_suffix(".csv"), rows)
     lines = ["# Export parity (full-size networks, dynamic height/width)", "",
              f"`python benchmarks/export_parity.py --formats {args.formats}` — torch {torch.__version__}; "
              f"{'catalog' if args.pretrained else 'seeded random'} weights; differences to PyTorch eager fp32 at two "
@@ -97,8 +92,7 @@ def main() -> int:
         else:
             lines.append(f"| {r['entry']} | {r['format']} | {r['traced']} | {r['verified_sizes']} | {r['size_multiple']} "
                          f"| {r['max_abs_diff']} | {r['max_abs_diff_01']} | {'yes' if r['within_1e-4'] else 'NO'} |")
-    with atomic_path(out.with_suffix(".md")) as tmp_md:
-        tmp_md.write_text("\n".join(lines) + "\n")
+    write_markdown(out.with_suffix(".md"), lines)
     print(f"wrote {out.with_suffix('.md')}")
     return 0
 

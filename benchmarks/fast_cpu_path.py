@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
 import os
 import platform
 import statistics
@@ -31,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
+from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
 from zoo.inference.backends import wrap_backend  # noqa: E402
-from zoo.files import atomic_path  # noqa: E402
 
 CASES = [("cyclegan-horse2zebra", 256), ("realesrgan-x4plus", 128), ("realesrgan-x4plus", 256)]
 VARIANTS = {
@@ -104,10 +103,7 @@ def write_results(rows: list[dict], args: argparse.Namespace, cases: list, varia
     """Write the CSV and the markdown table (after every case, so a long run leaves partial results)."""
     load_after = os.getloadavg()
     out = Path(args.out)
-    with atomic_path(out.with_suffix(".csv")) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out.with_suffix(".csv"), rows)
     lines = ["# Fast CPU path: backends vs fp32 eager", "",
              f"`python benchmarks/fast_cpu_path.py {' '.join(sys.argv[1:])}`"
              f" — torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
@@ -122,8 +118,7 @@ def write_results(rows: list[dict], args: argparse.Namespace, cases: list, varia
             rs = [r for r in rows if r["model"] == name and r["size"] == size and r["variant"] == variant]
             lines.append(f"| {name} | {size} | {variant} | " + " | ".join(str(r["images_per_s"]) for r in rs) + " | "
                          + " | ".join(f"{r['speedup_vs_eager']}x" for r in rs) + f" | {max(r['max_grey_level_diff'] for r in rs):g} |")
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_markdown(out.with_suffix(".md"), lines)
 
 
 def main() -> int:
@@ -145,7 +140,7 @@ def main() -> int:
     load_before = os.getloadavg()
     cases = CASES[:1] if args.quick else CASES
     if args.cases:
-        cases = [(c.split(":")[0], int(c.split(":")[1])) for c in args.cases.split(",")]
+        cases = parse_cases(args.cases)
     built: dict[str, dict] = {}
     for name, size in cases:
         if name not in built:

@@ -70,3 +70,18 @@ def test_cli_run_with_backend(tmp_path, capsys):
     assert main(["run", "realesr-animevideov3", str(tmp_path / "in.png"), "-o", str(tmp_path / "out"),
                  "--weights", str(weights), "--infer-architecture", "--backend", "onnxruntime"]) == 0
     assert Image.open(tmp_path / "out" / "in_out.png").size == (32, 32)
+
+
+def test_eager_backend_in_channels_last(tmp_path):
+    from zoo.inference.backends import ChannelsLastNetwork
+
+    weights = _weights(tmp_path)
+    x = torch.rand(1, 3, 12, 12)
+    eager = zoo.load("realesr-animevideov3", weights=weights, infer_architecture=True)
+    cl = zoo.load("realesr-animevideov3", weights=weights, infer_architecture=True,
+                  backend_options={"channels_last": True})
+    assert isinstance(cl.model, ChannelsLastNetwork) and cl.metadata["backend"] == "eager"
+    assert next(cl.model.parameters()).is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(cl.process(x), eager.process(x), atol=1e-5)
+    with pytest.raises(BackendError, match=r"unknown eager options \['freezing'\]"):
+        zoo.load("realesr-animevideov3", pretrained=False, backend_options={"freezing": True})

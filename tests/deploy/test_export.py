@@ -62,6 +62,8 @@ def test_dynamic_export_matches_pytorch_at_other_sizes(tmp_path, name, fmt):
     assert path.is_file() and not list(tmp_path.glob(".*partial*"))
     assert len(report.verified_sizes) == 2 and report.traced_size not in report.verified_sizes
     assert report.max_abs_diff_01 <= 1e-4
+    if fmt == "onnx":  # the dynamo exporter covers every family (the TorchScript one stays as a fallback)
+        assert report.exporter == "dynamo" and report.fallback_reason is None, report.fallback_reason
     span = entry.processing.out_range[1] - entry.processing.out_range[0]
     lo, hi = entry.processing.value_range
     # run the written file again, outside zoo (torch.export programs load slowly: one size for them)
@@ -165,3 +167,44 @@ def test_export_options_are_checked_before_exporting(tmp_path, kwargs, says):
         export_model("espcn-x3-t91", tmp_path / "m.onnx", **kwargs)
     with pytest.raises(OptionError, match="names a folder"):
         export_model("espcn-x3-t91", str(tmp_path) + "/")
+
+
+def test_torchscript_exporter_on_request_and_for_opsets_dynamo_cannot_write(tmp_path):
+    entry, net = _tiny("cyclegan-horse2zebra")
+    report = export_network(net, entry, tmp_path / "ts.onnx", format="onnx", dynamic=True, sample_size=(32, 32),
+                            exporter="torchscript")
+    assert report.exporter == "torchscript" and report.max_abs_diff_01 <= 1e-4
+    assert read_export_metadata(tmp_path / "ts.onnx")["zoo.onnx_exporter"] == "torchscript"
+    old = export_network(net, entry, tmp_path / "o17.onnx", format="onnx", opset=17, sample_size=(16, 16))
+    assert old.exporter == "torchscript" and read_export_metadata(tmp_path / "o17.onnx")["opset"] == "17"
+    import onnx
+
+    assert [o.version for o in onnx.load(str(tmp_path / "o17.onnx")).opset_import if o.domain in ("", "ai.onnx")] == [17]
+    with pytest.raises(ExportError, match="the dynamo ONNX exporter writes opset 18 or later, got opset 17"):
+        export_network(net, entry, tmp_path / "x.onnx", opset=17, exporter="dynamo")
+    with pytest.raises(ExportError, match="unknown ONNX exporter 'jit'"):
+        export_network(net, entry, tmp_path / "x.onnx", exporter="jit")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o17.onnx", "ts.onnx"]
+
+
+def test_auto_falls_back_to_torchscript_when_dynamo_fails_or_is_missing(tmp_path, monkeypatch):
+    import zoo.export.network as export_module
+
+    entry, net = _tiny("realesr-animevideov3")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("dynamo could not trace this")
+
+    said: list[str] = []
+    monkeypatch.setattr(export_module, "_export_program", broken)
+    report = export_network(net, entry, tmp_path / "a.onnx", dynamic=True, sample_size=(16, 16), log=said.append)
+    assert report.exporter == "torchscript" and "dynamo could not trace this" in report.fallback_reason
+    assert "the dynamo ONNX exporter did not give a verified file" in said[0] and "torchscript exporter" in said[0]
+    assert "(torchscript exporter)" in report.summary()
+    with pytest.raises(ExportError, match="with the dynamo exporter failed: RuntimeError: dynamo could not trace"):
+        export_network(net, entry, tmp_path / "b.onnx", exporter="dynamo", sample_size=(16, 16))
+    monkeypatch.setattr(export_module, "has_dynamo_exporter", lambda: False)
+    assert export_network(net, entry, tmp_path / "c.onnx", sample_size=(16, 16)).exporter == "torchscript"
+    with pytest.raises(ExportError, match="needs onnxscript"):
+        export_network(net, entry, tmp_path / "d.onnx", exporter="dynamo")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "c.onnx"]

@@ -191,9 +191,10 @@ def is_oom(exc: BaseException) -> bool:
 
 
 # -- building the model for a setting ----------------------------------------------------------------
-def load_pipeline(job: ModelJob, *, dtype: str = "fp32", backend: str | None = None):
+def load_pipeline(job: ModelJob, *, dtype: str | None = "fp32", backend: str | None = None,
+                  fast: str | None = None):
     """The entry's pipeline with real weights when asked/obtainable, else random ones; returns (pipeline, weights)."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"fast": fast, "fast_size": job.size} if fast is not None else {}
     if backend is not None:
         if "backend" not in inspect.signature(load).parameters:
             raise NotImplementedError(f"backend {backend!r}: this zoo.load has no backend= argument")
@@ -222,7 +223,12 @@ def _model_for(setting: Setting, base_pipeline, job: ModelJob):
 
     dtype = parse_dtype(setting.dtype)
     fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
-    if setting.backend is not None:
+    fast = None
+    if setting.fast is not None:  # the pipeline's forward casts to the dtype it chose
+        torch.manual_seed(job.seed)  # random weights: the baseline's, so the output difference means something
+        pipeline, _ = load_pipeline(job, dtype=None, fast=setting.fast)
+        model, run, fast = pipeline.model, pipeline.forward, pipeline.metadata["fast"]
+    elif setting.backend is not None:
         pipeline, _ = load_pipeline(job, dtype=setting.dtype, backend=setting.backend)
         model = pipeline.model
         if setting.channels_last and hasattr(model, "to"):
@@ -235,6 +241,7 @@ def _model_for(setting: Setting, base_pipeline, job: ModelJob):
     def call(x):
         return run(x.to(dtype=dtype).contiguous(memory_format=fmt))
 
+    call.fast = fast  # type: ignore[attr-defined]
     return call
 
 
@@ -309,11 +316,12 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
     for requested in job.batch_sizes:
         baseline_row, reference_out = None, None
         for setting in (BASELINE, *job.settings):
-            batch, notes = requested, []
+            batch, notes, chosen = requested, [], None
             peak = device_peak_tflops(device_name, setting.dtype, job.peak_tflops) if cuda else None
             while True:
                 try:
                     call = pipeline.model if setting is BASELINE else _model_for(setting, pipeline, job)
+                    chosen = getattr(call, "fast", None)
                     row, out = _measure_setting(job, entry, setting, call, batch, side, gflops=gflops,
                                                 params_m=params_m, peak=peak, weights=weights, cuda=cuda,
                                                 baseline=baseline_row, reference_out=reference_out)
@@ -331,6 +339,9 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
             row["batch_requested"] = requested
             if notes:
                 row["note"] = "; ".join(notes + [f"ran at batch {batch}"])
+            if chosen:
+                row["note"] = "; ".join(filter(None, [f"fast: {chosen['setting']} (budget {chosen['budget']})",
+                                                      row.get("note")]))
             if setting is BASELINE and row["status"] == "ok":
                 baseline_row, reference_out = row, out
                 if job.samples and not weights.startswith("random") and not samples:

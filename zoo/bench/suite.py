@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from zoo.errors import ZooError
+from zoo.inference.settings import parse_budget
 from zoo.registry.lookup import get_entry, list_models
 
 DEFAULT_SUITE = "cpu-smoke"
@@ -152,6 +153,7 @@ class Setting:
     channels_last: bool = False
     compile: bool = False
     backend: str | None = None
+    fast: str | None = None  # a zoo.load(fast=...) budget: whatever `zoo tune` chose within it
 
     @property
     def is_baseline(self) -> bool:
@@ -159,10 +161,15 @@ class Setting:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype, "channels_last": self.channels_last,
-                "compile": self.compile, "backend": self.backend}
+                "compile": self.compile, "backend": self.backend, "fast": self.fast}
 
 
 BASELINE = Setting("fp32-eager")
+
+
+def fast_setting(budget: Any = True, name: str = "fast") -> Setting:
+    """The setting ``zoo.load(fast=budget)`` picks (measured by ``zoo tune``, or calibrated on first use)."""
+    return Setting(name, fast=str(parse_budget(budget)))
 
 
 def setting_from_flags(dtype: str = "fp32", channels_last: bool = False, compile: bool = False,
@@ -238,7 +245,7 @@ _TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "wa
              "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
 _MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
                "datasets", "weights", "settings", "max_images"}
-_SETTING_KEYS = {"name", "dtype", "channels_last", "compile", "backend"}
+_SETTING_KEYS = {"name", "dtype", "channels_last", "compile", "backend", "fast"}
 _QUALITY_KEYS = {"enabled", "dataset", "datasets", "data", "max_images", "metrics", "samples"}
 
 
@@ -322,6 +329,16 @@ def _settings(check: _Checker, items: Any) -> tuple[Setting, ...]:
         if not isinstance(item, dict):
             raise check.fail(check.line_of(items, i), f"settings[{i}]", f"expected a mapping, got {item!r}")
         check.keys(item, _SETTING_KEYS, path)
+        if item.get("fast") not in (None, False):
+            line = check.line_of(item, "fast")
+            if set(item) - {"name", "fast"}:
+                raise check.fail(line, f"{path}fast", "chooses dtype, memory format and backend itself; "
+                                                      f"drop {', '.join(sorted(set(item) - {'name', 'fast'}))}")
+            try:
+                out.append(fast_setting(item["fast"], check.get(item, "name", path, "str") or "fast"))
+            except ZooError as exc:
+                raise check.fail(line, f"{path}fast", str(exc)) from None
+            continue
         setting = setting_from_flags(check.get(item, "dtype", path, "dtype", "fp32"),
                                      check.get(item, "channels_last", path, "bool", False),
                                      check.get(item, "compile", path, "bool", False),

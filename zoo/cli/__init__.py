@@ -21,8 +21,8 @@ from zoo.errors import ZooError
 from zoo.version import VERSION
 
 #: subcommand modules of this package, in ``zoo --help`` order; each defines ``add_parser(subparsers)``
-SUBCOMMANDS = ("listing", "info", "download", "run", "cache", "demo", "bench", "metric", "plugins", "components",
-               "new_plugin", "catalog", "export", "convert", "train", "runs", "data")
+SUBCOMMANDS = ("listing", "info", "download", "run", "tune", "cache", "demo", "bench", "metric", "plugins",
+               "components", "new_plugin", "catalog", "export", "convert", "train", "runs", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:

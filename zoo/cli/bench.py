@@ -12,7 +12,7 @@ from zoo.bench.compare import compare_reports, read_report
 from zoo.bench.micro import read_micro_json
 from zoo.bench.report import dataframe, write_report
 from zoo.bench.runner import build_report, dist_world, gather, resolve_device, run_suite
-from zoo.bench.suite import (QualitySpec, Suite, SuiteError, adhoc_suite, filter_models, load_suite,
+from zoo.bench.suite import (QualitySpec, Suite, SuiteError, adhoc_suite, fast_setting, filter_models, load_suite,
                              setting_from_flags)
 from zoo.datasets import check_data_name
 from zoo.evaluation.protocol import METRIC_NAMES
@@ -52,6 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the network")
     p.add_argument("--backend", help="inference backend passed to zoo.load(name, backend=...)")
+    p.add_argument("--fast", action="store_true", help="also measure zoo.load(name, fast=True): the setting `zoo tune` "
+                                                       "chose (calibrated on first use) within the default budget")
     p.add_argument("--batch-sizes", type=_batch_sizes, help="e.g. 1,4")
     p.add_argument("--size", type=int, help="input side in pixels (rounded to the model's size multiple)")
     p.add_argument("--warmup", type=int)
@@ -102,9 +104,10 @@ def _suite_for(args: argparse.Namespace):
         changes["device"] = args.device
     if args.pretrained:
         changes["pretrained"] = args.pretrained
-    fast = setting_from_flags(args.dtype, args.channels_last, args.compile, args.backend)
-    if fast is not None:
-        changes["settings"] = (fast,)
+    flagged = setting_from_flags(args.dtype, args.channels_last, args.compile, args.backend)
+    settings = ((flagged,) if flagged is not None else ()) + ((fast_setting(),) if args.fast else ())
+    if settings:
+        changes["settings"] = settings
         changes["models"] = tuple(replace(m, settings=None) for m in suite.models)
     q: QualitySpec = suite.quality
     if args.quality is not None or args.max_images or args.metrics:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from zoo.export import DEFAULT_OPSET, export_model, report_dict
+from zoo.export import DEFAULT_OPSET, EXPORTERS, export_model, report_dict
 
 
 def add_weights_options(p: argparse.ArgumentParser) -> None:
@@ -32,6 +32,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         size = (int(h), int(w or h))
     report = export_model(args.name, args.output, format=args.format, dynamic=args.dynamic, opset=args.opset,
                           dtype=args.dtype, sample_size=size, tolerance=args.tolerance, log=print,
+                          exporter=args.exporter,
                           **weights_arguments(args))
     if args.json:
         print(json.dumps(report_dict(report), indent=1, default=str))
@@ -44,6 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["onnx", "torch-export"], default="onnx")
     p.add_argument("--dynamic", action="store_true", help="free batch/height/width (multiples of the size multiple)")
     p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
+    p.add_argument("--exporter", choices=EXPORTERS, default="auto",
+                   help="ONNX exporter: dynamo (needs onnxscript, opset >= 18), torchscript, or auto (default: dynamo, "
+                        "falling back to torchscript when it fails or does not verify)")
     p.add_argument("--dtype", choices=["fp32", "fp16"], default="fp32")
     p.add_argument("--sample-size", help="HxW traced (default: 64 rounded to the size multiple, at least 2 blocks)")
     p.add_argument("--tolerance", type=float, help="max abs difference on [0,1] outputs (default 1e-4 fp32, 1e-2 fp16)")

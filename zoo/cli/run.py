@@ -12,7 +12,9 @@ from zoo.cli.common import add_model_options
 from zoo.errors import OptionError
 from zoo.inference import load
 from zoo.inference.options import arg_batch_size, arg_outscale, arg_quality, arg_tile, arg_tile_pad, arg_workers
-from zoo.inference.runner import plan_outputs, run_files, write_report
+from zoo.inference.runner import plan_outputs, run_files, typical_side, write_report
+from zoo.inference.settings import parse_budget
+from zoo.inference.tuning import summary
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -24,18 +26,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     for key in ("tile", "tile_pad", "mode"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
+    fast = parse_budget(args.budget) if args.budget else args.fast
+    if fast and (args.dtype or args.backend != "eager"):
+        raise OptionError("--fast chooses the dtype and backend itself; drop --dtype/--backend (or --fast)")
+    if fast:  # tuned for the size the network will see: a tile, else the inputs' typical size
+        tile = options.get("tile")
+        options.update(fast=fast, fast_size=tile if isinstance(tile, int) and tile > 0 else
+                       typical_side([file for file, _ in pairs]))
     pipeline = load(args.name, weights=args.weights, weights_format=args.weights_format, device=args.device,
                     dtype=args.dtype, pretrained=not args.no_pretrained, backend=args.backend,
-                    infer_architecture=args.infer_architecture, **options)
+                    infer_architecture=args.infer_architecture, progress=not args.quiet, **options)
     workers = args.workers if args.workers is not None else (min(2, os.cpu_count() or 1) if len(pairs) > 2 else 0)
     progress = not args.quiet and sys.stderr.isatty()
     result = run_files(pipeline, pairs, outscale=args.outscale, batch_size=args.batch_size, workers=workers,
                        quality=args.quality, progress=progress, log=None if args.quiet else print)
     weights = f"{pipeline.weights.path} ({pipeline.weights.origin})" if pipeline.weights is not None else None
+    fast_meta = pipeline.metadata.get("fast") if fast else None
     if args.report:
-        write_report(Path(args.report), result, model=args.name, weights=weights)
+        write_report(Path(args.report), result, model=args.name, weights=weights,
+                     **({"fast": fast_meta} if fast_meta else {}))
     if weights and not args.quiet:
         print(f"weights: {weights}")
+    if fast_meta and not args.quiet:
+        print(f"fast: {summary(fast_meta)}")
     if result.failures:
         print(f"zoo run: {len(result.failures)} of {len(pairs)} inputs failed:", file=sys.stderr)
         for failure in result.failures:
@@ -53,6 +66,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile", type=arg_tile, help="tile size in pixels, 'auto', or 0 for none")
     p.add_argument("--tile-pad", type=arg_tile_pad, help="context pixels around each tile")
     p.add_argument("--mode", help="an entry's alternative inference mode, e.g. 'paper' for pix2pix (see zoo info)")
+    p.add_argument("--fast", action="store_true",
+                   help="run the fastest setting measured here within the output budget (see zoo tune)")
+    p.add_argument("--budget", help="with --fast: output budget against fp32 eager, e.g. 'psnr>=40' or 'max_grey<=1' "
+                                    "(default psnr>=45, max_grey<=8); implies --fast")
     p.add_argument("--outscale", type=arg_outscale, help="final output scale, if not the network's own")
     p.add_argument("--suffix", default="out", help="output names are <stem>_<suffix>.<ext> (default: out; '' for none; "
                    "a suffix starting with _ or - is used as given: --suffix _cg, --suffix=-x4)")

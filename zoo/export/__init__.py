@@ -14,11 +14,12 @@ import types
 from typing import Any
 
 from zoo.export.model import export_model, report_dict
-from zoo.export.network import (DEFAULT_OPSET, FORMATS, SUFFIXES, TOLERANCE, ExportError, ExportReport,
-                                export_network, read_export_metadata, state_dict_digest)
+from zoo.export.network import (DEFAULT_OPSET, EXPORTERS, FORMATS, SUFFIXES, TOLERANCE, ExportError, ExportReport,
+                                export_network, has_dynamo_exporter, read_export_metadata, state_dict_digest)
 
 __all__ = ["export_model", "export_network", "read_export_metadata", "state_dict_digest", "report_dict",
-           "ExportError", "ExportReport", "DEFAULT_OPSET", "FORMATS", "SUFFIXES", "TOLERANCE"]
+           "ExportError", "ExportReport", "DEFAULT_OPSET", "EXPORTERS", "FORMATS", "SUFFIXES", "TOLERANCE",
+           "has_dynamo_exporter"]
 
 
 class _CallableModule(types.ModuleType):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from zoo.errors import OptionError
-from zoo.export.network import DEFAULT_OPSET, ExportReport, export_network
+from zoo.export.network import DEFAULT_OPSET, ExportReport, export_network, onnx_exporters
 from zoo.weights.loading import pretrained_network
 
 
@@ -15,10 +15,13 @@ def export_model(name: str, output: str | Path, *, format: str = "onnx", weights
                  pretrained: bool = True, weights_format: str | None = None, infer_architecture: bool = False,
                  dynamic: bool = False, opset: int = DEFAULT_OPSET, dtype: str = "fp32",
                  sample_size: tuple[int, int] | None = None, tolerance: float | None = None,
-                 offline: bool | None = None, log: Callable[[str], None] | None = None) -> ExportReport:
+                 offline: bool | None = None, log: Callable[[str], None] | None = None,
+                 exporter: str = "auto") -> ExportReport:
     """Load catalog entry ``name`` (its weights, or ``weights=``) and export its network (:mod:`zoo.export.network`)."""
-    if format == "onnx" and not (7 <= int(opset) <= 20):  # what torch's TorchScript-based ONNX exporter writes
+    if format == "onnx" and not (7 <= int(opset) <= 20):  # what both of torch's ONNX exporters write
         raise OptionError(f"opset must be from 7 to 20 for ONNX export, got {opset}")
+    if format == "onnx":
+        onnx_exporters(exporter, int(opset))  # an unusable exporter fails before the weights are read
     if tolerance is not None and not tolerance > 0:
         raise OptionError(f"tolerance must be a positive number (max abs difference on [0,1] outputs), got {tolerance}")
     if str(output).endswith(("/", "\\")) or Path(output).is_dir():
@@ -26,7 +29,8 @@ def export_model(name: str, output: str | Path, *, format: str = "onnx", weights
     built = pretrained_network(name, pretrained=pretrained, weights=weights, weights_format=weights_format,
                                infer_architecture=infer_architecture, offline=offline)
     return export_network(built.network, built.entry, output, format=format, dynamic=dynamic, opset=opset,
-                          dtype=dtype, sample_size=sample_size, tolerance=tolerance, weights=built.weights, log=log)
+                          dtype=dtype, sample_size=sample_size, tolerance=tolerance, weights=built.weights, log=log,
+                          exporter=exporter)
 
 
 def report_dict(report: ExportReport) -> dict[str, Any]:

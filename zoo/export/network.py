@@ -10,7 +10,11 @@
   recorded ``size_multiple`` (the entry's, widened to what the network's stride-2 layers need);
 * verification: the written file is run (onnxruntime on the CPU, or the exported program) at sizes other
   than the traced one (with ``dynamic``) and compared with the PyTorch network; the max abs difference is
-  reported and above ``tolerance`` the export fails and leaves nothing behind (``zoo.files.atomic_path``).
+  reported and above ``tolerance`` the export fails and leaves nothing behind (``zoo.files.atomic_path``);
+* ONNX comes from the dynamo exporter (``torch.onnx.export(dynamo=True)`` on a ``torch.export`` program; needs
+  ``onnxscript`` and opset >= 18) where it works and verifies, else from the TorchScript exporter, which
+  upstream deprecates but which still covers every network here (``exporter="auto"``; the file's metadata
+  ``zoo.onnx_exporter`` says which wrote it).
 
 torch is imported only inside functions: ``import zoo`` stays light.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import io
 import json
 import math
 import os
@@ -42,7 +47,10 @@ if TYPE_CHECKING:
 
 FORMATS = ("onnx", "torch-export")
 SUFFIXES = {"onnx": ".onnx", "torch-export": ".pt2"}
-DEFAULT_OPSET = 17
+DEFAULT_OPSET = 18
+#: ONNX exporters: "auto" tries dynamo, then TorchScript
+EXPORTERS = ("auto", "dynamo", "torchscript")
+DYNAMO_MIN_OPSET = 18  # what torch's dynamo exporter writes natively (lower needs a version conversion that fails)
 #: max abs difference allowed between the export and PyTorch, on outputs scaled to [0, 1] (output_range)
 TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
 INPUT_NAME, OUTPUT_NAME = "input", "output"
@@ -70,10 +78,13 @@ class ExportReport:
     size_multiple: int
     seconds: float
     metadata: dict[str, str] = field(default_factory=dict)
+    exporter: str | None = None  # ONNX: "dynamo" or "torchscript"
+    fallback_reason: str | None = None  # why the dynamo exporter was not used (exporter="auto")
 
     def summary(self) -> str:
         sizes = ", ".join(f"{h}x{w}" for h, w in self.verified_sizes)
-        return (f"{self.path}: {self.format} {self.dtype}{' dynamic' if self.dynamic else ''}, traced at "
+        fmt = f"{self.format} ({self.exporter} exporter)" if self.exporter else self.format
+        return (f"{self.path}: {fmt} {self.dtype}{' dynamic' if self.dynamic else ''}, traced at "
                 f"{self.traced_size[0]}x{self.traced_size[1]}, verified at {sizes}: max abs diff {self.max_abs_diff:.3g} "
                 f"({self.max_abs_diff_01:.3g} on [0,1] outputs, tolerance {self.tolerance:g}) in {self.seconds:.1f}s")
 
@@ -160,23 +171,52 @@ def _sample(shape: tuple[int, ...], value_range: tuple[float, float], dtype: tor
     return (torch.rand(shape, generator=g) * (hi - lo) + lo).to(dtype)
 
 
-def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic: bool, opset: int,
-                 metadata: dict[str, str]) -> None:
+def has_dynamo_exporter() -> bool:
+    """The dynamo ONNX exporter needs ``onnxscript`` (the ``export`` extra)."""
+    import importlib.util  # heavy: only asked when exporting
 
+    return importlib.util.find_spec("onnxscript") is not None
+
+
+def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic: bool, opset: int,
+                 metadata: dict[str, str], exporter: str = "torchscript", multiple: int = 1) -> int:
+    """Write the ONNX file with ``exporter``; returns the size multiple its dynamic shapes allow."""
     import onnx  # heavy
     import torch  # heavy
 
-    axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
-            OUTPUT_NAME: {0: "batch", 2: "out_height", 3: "out_width"}} if dynamic else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings about shape arithmetic: the verification checks the result
-        torch.onnx.export(model, (sample,), str(path), dynamo=False, input_names=[INPUT_NAME],
-                          output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=opset,
-                          do_constant_folding=True)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # tracer/exporter chatter: the verification checks the result
+        if exporter == "dynamo":
+            program, multiple = _export_program(model, sample, dynamic=dynamic, multiple=multiple)
+            torch.onnx.export(program, (sample,), str(path), dynamo=True, input_names=[INPUT_NAME],
+                              output_names=[OUTPUT_NAME], opset_version=opset, external_data=False, verbose=False)
+        else:
+            axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+                    OUTPUT_NAME: {0: "batch", 2: "out_height", 3: "out_width"}} if dynamic else None
+            torch.onnx.export(model, (sample,), str(path), dynamo=False, input_names=[INPUT_NAME],
+                              output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=opset,
+                              do_constant_folding=True)
     proto = onnx.load(str(path))
-    onnx.helper.set_model_props(proto, metadata)
+    written = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), opset)
+    if written != opset:
+        raise ExportError(f"the {exporter} exporter wrote opset {written}, not the requested {opset}")
+    onnx.helper.set_model_props(proto, {**metadata, "size_multiple": str(multiple), "zoo.onnx_exporter": exporter})
     proto.producer_name = "zoo"
     onnx.save(proto, str(path))
+    return multiple
+
+
+def onnx_exporters(exporter: str, opset: int) -> list[str]:
+    """The exporters to try, in order, for ``exporter`` (auto: dynamo where it can write ``opset``)."""
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown ONNX exporter {exporter!r}; use one of {', '.join(EXPORTERS)}")
+    if exporter == "dynamo" and opset < DYNAMO_MIN_OPSET:
+        raise ExportError(f"the dynamo ONNX exporter writes opset {DYNAMO_MIN_OPSET} or later, got opset {opset}")
+    if exporter == "dynamo" and not has_dynamo_exporter():
+        raise ExportError("the dynamo ONNX exporter needs onnxscript (pip install onnxscript, or zoo's [export] extra)")
+    if exporter != "auto":
+        return [exporter]
+    return (["dynamo"] if opset >= DYNAMO_MIN_OPSET and has_dynamo_exporter() else []) + ["torchscript"]
 
 
 def _export_program(model: nn.Module, sample: torch.Tensor, *, dynamic: bool, multiple: int):
@@ -232,8 +272,12 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
                    dynamic: bool = False, opset: int = DEFAULT_OPSET, dtype: str = "fp32",
                    sample_size: tuple[int, int] | None = None, verify_sizes: list[tuple[int, int]] | None = None,
                    tolerance: float | None = None, weights: ResolvedWeights | None = None,
-                   log: Callable[[str], None] | None = None) -> ExportReport:
-    """Export ``model`` (the network of ``entry``) to ``output`` and verify it; see the module docstring."""
+                   log: Callable[[str], None] | None = None, exporter: str = "auto") -> ExportReport:
+    """Export ``model`` (the network of ``entry``) to ``output`` and verify it; see the module docstring.
+
+    ``exporter`` (ONNX only): ``"auto"`` (dynamo, falling back to TorchScript when it fails or does not
+    verify), ``"dynamo"`` or ``"torchscript"``.
+    """
 
     import torch  # heavy
 
@@ -266,44 +310,68 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
     lo, hi = p.out_range
     span = float(hi - lo) or 1.0
     tolerance = TOLERANCE[dtype] if tolerance is None else tolerance
+    exporters = onnx_exporters(exporter, opset) if format == "onnx" else [None]
+
+    def verify(run: Callable[[torch.Tensor], torch.Tensor], sizes: list[tuple[int, int]]) -> float:
+        worst = 0.0
+        for i, (h, w) in enumerate(sizes):
+            x = _sample((1, p.channels, h, w), p.value_range, torch_dtype, seed=1 + i)
+            expected = reference(x.float())
+            try:
+                got = run(x).float()
+            except Exception as exc:  # noqa: BLE001 - any runtime failure is a failed verification
+                raise ExportError(f"export of {entry.name!r} to {output} failed verification: running it at "
+                                  f"{h}x{w} raised {type(exc).__name__}: {str(exc).splitlines()[0][:300]}; "
+                                  "nothing was written") from exc
+            if got.shape != expected.shape:
+                raise ExportError(f"export of {entry.name!r} to {output} failed verification at {h}x{w}: output "
+                                  f"shape {tuple(got.shape)}, PyTorch {tuple(expected.shape)}; nothing was written")
+            worst = max(worst, float((got - expected).abs().max()))
+        if not math.isfinite(worst / span) or worst / span > tolerance:
+            raise ExportError(f"export of {entry.name!r} to {output} failed verification: max abs difference "
+                              f"{worst:.3g} ({worst / span:.3g} on [0,1] outputs) > tolerance {tolerance:g} at sizes "
+                              f"{sizes}; nothing was written")
+        return worst
+
+    used, fallback = None, None
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(atomic_path(output))
         with torch.no_grad():
             if format == "onnx":
-                _export_onnx(network, sample, tmp, dynamic=dynamic, opset=opset, metadata=metadata)
-                run = _run_onnx(tmp)
+                for attempt, name in enumerate(exporters):
+                    try:
+                        written = _export_onnx(network, sample, tmp, dynamic=dynamic, opset=opset, metadata=metadata,
+                                               exporter=name, multiple=multiple)
+                        sizes = verify_sizes or verify_sizes_for(traced, written, dynamic)
+                        worst = verify(_run_onnx(tmp), sizes)
+                        used, multiple = name, written
+                        metadata.update({"size_multiple": str(multiple), "zoo.onnx_exporter": name})
+                        break
+                    except Exception as exc:  # noqa: BLE001 - the next exporter may do; the last one's error stands
+                        if attempt == len(exporters) - 1:
+                            if isinstance(exc, ExportError):
+                                raise
+                            raise ExportError(f"ONNX export of {entry.name!r} with the {name} exporter failed: "
+                                              f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+                        fallback = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                        if log is not None:
+                            log(f"the {name} ONNX exporter did not give a verified file ({fallback}); "
+                                f"using the {exporters[attempt + 1]} exporter")
             else:
                 # torch.export wants a .pt2 name; the archive is moved onto the atomic temporary below
                 staged = tmp.with_name(tmp.name + ".pt2")
                 stack.callback(staged.unlink, missing_ok=True)
                 torch.export.save(program, str(staged), extra_files={METADATA_FILE: json.dumps(metadata)})
-                run = _run_program(staged)
-            worst = 0.0
-            for i, (h, w) in enumerate(sizes):
-                x = _sample((1, p.channels, h, w), p.value_range, torch_dtype, seed=1 + i)
-                expected = reference(x.float())
-                try:
-                    got = run(x).float()
-                except Exception as exc:  # noqa: BLE001 - any runtime failure is a failed verification
-                    raise ExportError(f"export of {entry.name!r} to {output} failed verification: running it at "
-                                      f"{h}x{w} raised {type(exc).__name__}: {str(exc).splitlines()[0][:300]}; "
-                                      "nothing was written") from exc
-                if got.shape != expected.shape:
-                    raise ExportError(f"export of {entry.name!r} to {output} failed verification at {h}x{w}: output "
-                                      f"shape {tuple(got.shape)}, PyTorch {tuple(expected.shape)}; nothing was written")
-                worst = max(worst, float((got - expected).abs().max()))
+                worst = verify(_run_program(staged), sizes)
         worst01 = worst / span
-        if not math.isfinite(worst01) or worst01 > tolerance:
-            raise ExportError(f"export of {entry.name!r} to {output} failed verification: max abs difference "
-                              f"{worst:.3g} ({worst01:.3g} on [0,1] outputs) > tolerance {tolerance:g} at sizes "
-                              f"{sizes}; nothing was written")
         if format == "torch-export":
             os.replace(staged, tmp)
     report = ExportReport(path=output, format=format, dtype=dtype, dynamic=dynamic,
                           opset=opset if format == "onnx" else None, traced_size=(int(traced[0]), int(traced[1])),
                           verified_sizes=[(int(h), int(w)) for h, w in sizes], max_abs_diff=worst,
                           max_abs_diff_01=worst01, tolerance=tolerance, size_multiple=multiple,
-                          seconds=time.perf_counter() - start, metadata=metadata)
+                          seconds=time.perf_counter() - start, metadata=metadata, exporter=used,
+                          fallback_reason=fallback)
     if log is not None:
         log(report.summary())
     return report

@@ -72,6 +72,8 @@ class ImagePipeline:
 
     #: restore one channel for grayscale inputs (restoration tasks); translation may add colour.
     keep_gray: bool = False
+    #: what ``zoo.load(..., fast=...)`` chose (``metadata["fast"]``); None for a plain load
+    fast: dict[str, Any] | None = None
 
     def __init__(self, model: nn.Module, entry: "Entry", *, device: str | torch.device | None = None,
                  dtype: str | torch.dtype | None = None, weights: "ResolvedWeights | None" = None,
@@ -127,6 +129,8 @@ class ImagePipeline:
                                "uri": self.weights.spec.uri, "format": self.weights.spec.format,
                                "license": self.weights.spec.license, **self.weights.details}
         meta["backend"] = getattr(self.model, "backend", "eager")
+        if self.fast is not None:
+            meta["fast"] = dict(self.fast)
         return meta
 
     # -- the user-facing call ---------------------------------------------------------------

@@ -122,6 +122,14 @@ def plan_outputs(inputs: Sequence[str], out_dir: Path, *, suffix: str = DEFAULT_
     return pairs
 
 
+def typical_side(files: Sequence[Path]) -> int | None:
+    """The median of the inputs' longer sides (from their headers): the size ``zoo run --fast`` tunes for."""
+    from zoo.images.io import image_size  # heavy
+
+    sides = sorted(max(size) for size in map(image_size, files) if size)
+    return sides[len(sides) // 2] if sides else None
+
+
 class _ImageFiles:
     """A map-style dataset: index -> (index, tensor, info) or (index, None, error message); decodes in workers."""
 
