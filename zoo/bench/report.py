@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from zoo.bench.html import to_html
+from zoo.bench.suite import SuiteError
 from zoo.bench.tables import TABLES, to_markdown
 from zoo.files import atomic_path, write_text_atomic
 
@@ -35,6 +36,31 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
     return value
+
+
+#: the files a report folder holds (a table's CSV only when the table has rows)
+REPORT_FILES = ("report.json", "report.md", "report.html", *(f"{table}.csv" for table in TABLES))
+
+
+def is_bench_report(folder: Path) -> bool:
+    """Whether ``folder`` holds a report written by ``zoo bench`` (its ``report.json`` says so)."""
+    try:
+        return json.loads((folder / "report.json").read_text(encoding="utf-8")).get("kind") == "zoo-bench-report"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def check_out_folder(out: Path, *, overwrite: bool = False, names: tuple[str, ...] = REPORT_FILES) -> None:
+    """The report folder must be a folder or not exist; files of the report's names in it may be replaced only
+    when they are an earlier zoo bench report, or with ``overwrite`` (as ``zoo run --overwrite``)."""
+    if out.exists() and not out.is_dir():
+        raise SuiteError(f"--out {out}: exists and is not a folder (give a folder for the report)")
+    if not out.is_dir() or overwrite or is_bench_report(out):
+        return
+    clash = [name for name in names if (out / name).exists()]
+    if clash:
+        raise SuiteError(f"--out {out}: holds {', '.join(clash)}, and the folder is not a zoo bench report (no "
+                         "report.json of kind zoo-bench-report); pass --overwrite to replace them, or give another folder")
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, *, json_too: bool = True) -> list[Path]:
