@@ -11,16 +11,24 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from zoo.bench.html import to_html
+from zoo.bench.quality import QUALITY_COLUMNS
+from zoo.bench.speed import ROW_COLUMNS
 from zoo.bench.suite import SuiteError
 from zoo.bench.tables import TABLES, to_markdown
 from zoo.files import atomic_path, write_text_atomic
 
 
-def dataframe(rows: Sequence[Mapping[str, Any]]):
+#: the first columns of each table's CSV, in this order (stable across runs); other columns follow, sorted
+CSV_COLUMNS = {"speed": ROW_COLUMNS, "quality": QUALITY_COLUMNS}
+
+
+def dataframe(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = ()):
     import pandas as pd  # heavy
 
     rows = list(rows)
-    frame = pd.DataFrame(rows)
+    present = {k for r in rows for k in r}
+    order = [c for c in columns if c in present] + sorted(present - set(columns))
+    frame = pd.DataFrame(rows, columns=order if columns else None)
     for column in frame.columns:  # integer columns with gaps stay integers (2, not 2.0) in the CSV
         values = [r.get(column) for r in rows if r.get(column) is not None]
         if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
@@ -77,7 +85,7 @@ def write_report(report: dict[str, Any], out_dir: str | Path, *, json_too: bool 
         target = out / f"{table}.csv"
         if rows:
             with atomic_path(target) as tmp:
-                dataframe(rows).to_csv(tmp, index=False)
+                dataframe(rows, CSV_COLUMNS.get(table, ())).to_csv(tmp, index=False)
             written.append(target)
         elif target.exists():
             target.unlink()  # a stale table from an earlier run would contradict report.json

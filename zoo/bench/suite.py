@@ -268,7 +268,11 @@ def expand_path(check: _Checker, mapping: Mapping[str, Any], key: str, path: str
     if missing:
         raise check.fail(check.line_of(mapping, key), f"{path}{key}",
                          f"environment variable {missing[0]} (used in {value!r}) is not set")
-    return os.path.expanduser(os.path.expandvars(value))
+    value = os.path.expanduser(os.path.expandvars(value))
+    head, sep, rest = value.partition("file://")
+    if sep and not head.rstrip("+").count("/") and not rest.startswith("/"):  # file://../x: relative to the cwd
+        value = f"{head}{sep}{os.path.abspath(rest)}"
+    return value
 
 
 def _tristate(check: _Checker, mapping: Mapping[str, Any], key: str, path: str, default: str | None) -> str | None:

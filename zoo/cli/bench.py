@@ -49,8 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--task", help="only models of this task")
     p.add_argument("--suite", help="suite YAML file or built-in name (default: cpu-smoke)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default: the suite's (auto: cuda if available)")
-    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32",
-                   help="with --channels-last/--compile/--backend: the fast setting compared with fp32 eager")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"],
+                   help="with --channels-last/--compile/--backend: the one fast setting compared with fp32 eager "
+                        "(replacing the suite's settings); --dtype fp32 alone: the fp32 eager baseline only")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the network")
     p.add_argument("--backend", help="inference backend passed to zoo.load(name, backend=...)")
@@ -113,9 +114,9 @@ def _suite_for(args: argparse.Namespace):
         changes["device"] = args.device
     if args.pretrained:
         changes["pretrained"] = args.pretrained
-    fast = setting_from_flags(args.dtype, args.channels_last, args.compile, args.backend)
-    if fast is not None:
-        changes["settings"] = (fast,)
+    fast = setting_from_flags(args.dtype or "fp32", args.channels_last, args.compile, args.backend)
+    if fast is not None or args.dtype == "fp32":
+        changes["settings"] = (fast,) if fast is not None else ()
         changes["models"] = tuple(replace(m, settings=None) for m in changes.get("models", suite.models))
     q: QualitySpec = suite.quality
     if args.quality is not None or args.max_images or args.metrics:
