@@ -314,7 +314,7 @@ def _measure_batch(job: ModelJob, entry, pipeline, requested: int, sides: tuple[
             stats = arm.stats()
             gflops, ips = common["gflops"], stats["images_per_s"]
             peak = device_peak_tflops(device_name, arm.setting.dtype, job.peak_tflops) if cuda else None
-            row.update(stats, mpix_per_s=round(out_side * out_side * ips / 1e6, 4), peak_mem_mib=arm.peak_mem_mib,
+            row.update(stats, mpix_per_s=float(f"{out_side * out_side * ips / 1e6:.5g}"), peak_mem_mib=arm.peak_mem_mib,
                        mem_scope="cuda allocator" if cuda else ("child process" if job.isolated else None),
                        params_m=common["params_m"], gflops_per_image=None if gflops is None else round(gflops, 3),
                        tflops=None if gflops is None else round(gflops * ips / 1000, 4), peak_tflops=peak,
