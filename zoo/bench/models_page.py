@@ -151,7 +151,7 @@ def render(entries: Iterable[Entry], speed: Sequence[Mapping[str, Any]], quality
             gflops = "; ".join(f"{fmt(r['gflops_per_image'])} at {size_label(r)}" for r in mine
                                if r.get("setting") == BASELINE.name and r.get("gflops_per_image") is not None)
             image = f"![{name}]({IMAGES}/{name}.png)" if name in images else "–"
-            cells = [f"`{name}`", entry.architecture if entry else str(first.get("task") or "–"),
+            cells = [f"`{name}`", entry.architecture if entry else "– (a plugin's entry)",
                      fmt(first.get("params_m")), gflops or "–",
                      _speed_cell(mine) if mine else f"not in {results}", _fast_cell(mine, thresholds),
                      _published_cell(entry, sources), _measured_cell([r for r in quality if r["model"] == name]),

@@ -23,6 +23,7 @@ from zoo.bench.suite import ModelSpec, Suite, SuiteError
 from zoo.bench.cells import fmt
 from zoo.bench.worker import run_isolated
 from zoo.datasets import DataOverrides, check_layout, get_dataset
+from zoo.errors import ZooError
 from zoo.evaluation import protocol_for
 from zoo.registry.lookup import get_entry
 from zoo.registry.manager import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP, get_manager
@@ -166,7 +167,10 @@ def check_quality_data(suite: Suite, data: Mapping[str, str] | None, quality: bo
             continue
         entry = get_entry(spec.name)
         for dataset in spec.datasets or suite.quality.datasets or (None,):
-            proto = protocol_for(entry, dataset=dataset)
+            try:
+                proto = protocol_for(entry, dataset=dataset)
+            except ZooError:  # the entry's protocol is broken: its quality rows will say so; the run goes on
+                continue
             scale = proto.scale if proto.kind == "restoration" and proto.scale > 1 else None
             _check_folder(proto.dataset, scale, overrides, checked)
     for name in given:  # a folder no model reads is still checked: a typo in it is the user's mistake to hear of

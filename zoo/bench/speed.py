@@ -316,7 +316,7 @@ def _measure_batch(job: ModelJob, entry, pipeline, requested: int, sides: tuple[
             peak = device_peak_tflops(device_name, arm.setting.dtype, job.peak_tflops) if cuda else None
             row.update(stats, mpix_per_s=float(f"{out_side * out_side * ips / 1e6:.5g}"), peak_mem_mib=arm.peak_mem_mib,
                        mem_scope="cuda allocator" if cuda else ("child process" if job.isolated else None),
-                       params_m=common["params_m"], gflops_per_image=None if gflops is None else round(gflops, 3),
+                       params_m=common["params_m"], gflops_per_image=None if gflops is None else float(f"{gflops:.4g}"),
                        tflops=None if gflops is None else round(gflops * ips / 1000, 4), peak_tflops=peak,
                        pct_of_peak=None if gflops is None or not peak else round(100 * gflops * ips / 1000 / peak, 2))
             if base is not None and arm is not base:
