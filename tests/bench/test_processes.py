@@ -36,5 +36,43 @@ def test_torchrun_shards_models_and_rank0_writes_the_report(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     report = read(tmp_path / "r")
     assert report["world_size"] == 2
-    assert [r["model"] for r in report["speed"]] == ["tiny-bench-same", "tiny-bench-x2", "tiny-bench-broken"]
+    assert list(dict.fromkeys(r["model"] for r in report["speed"])) == ["tiny-bench-same", "tiny-bench-x2",
+                                                                         "tiny-bench-broken"]
     assert "rank 1" in proc.stderr and "rank 0" in proc.stderr
+
+
+def test_a_child_does_not_load_a_loose_plugin_twice(tmp_path, monkeypatch):
+    """A plugins-folder file that puts a package folder on sys.path (as docs/benchmarks.md shows for the example
+    plugin): the child must not see that folder from the start, or the package's installed metadata there makes
+    it an entry point too, the two copies clash, and the entry is gone (an unrelated UnknownNameError)."""
+    from zoo.cli import main
+    from zoo.registry.manager import ZooPluginManager, use_manager
+
+    packages, plugins = tmp_path / "packages", tmp_path / "plugins"
+    (packages / "loose_pkg").mkdir(parents=True)
+    (packages / "loose_pkg-0.1.dist-info").mkdir()
+    plugins.mkdir()
+    (packages / "loose_pkg" / "__init__.py").write_text(
+        "from pathlib import Path\nimport torch\nimport zoo\n\n\n"
+        "@zoo.hookimpl\ndef zoo_register_architectures(register):\n"
+        "    register(zoo.Architecture(name='loose_net', factory=lambda: torch.nn.Conv2d(3, 3, 3, padding=1),\n"
+        "                              example_input=(1, 3, 16, 16)))\n\n\n"
+        "@zoo.hookimpl\ndef zoo_register_catalogs(register):\n"
+        "    register(Path(__file__).with_name('catalog.yaml'))\n")
+    (packages / "loose_pkg" / "catalog.yaml").write_text(
+        "entries:\n  - {name: loose-same, task: super-resolution, architecture: {name: loose_net}}\n")
+    (packages / "loose_pkg-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: loose-pkg\nVersion: 0.1\n")
+    (packages / "loose_pkg-0.1.dist-info" / "entry_points.txt").write_text("[zoo]\nloose = loose_pkg\n")
+    (plugins / "loose.py").write_text(f"import sys\nsys.path.insert(0, {str(packages)!r})\nfrom loose_pkg import *\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the plugin file's insertion is undone after the test
+    monkeypatch.setenv("ZOO_PLUGINS_DIR", str(plugins))
+    monkeypatch.setenv("ZOO_OFFLINE", "1")
+    try:
+        with use_manager(ZooPluginManager()):
+            code = main(["bench", "loose-same", "--size", "16", "--iters", "1", "--rounds", "1", "--random-weights",
+                         "--dtype", "fp32", "--isolate", "--out", str(tmp_path / "r")])
+    finally:
+        sys.modules.pop("loose_pkg", None)
+        sys.modules.pop("zoo_local_plugin_loose", None)
+    row = read(tmp_path / "r")["speed"][0]
+    assert code == 0 and row["status"] == "ok" and row["mem_scope"] == "child process", row["status"]

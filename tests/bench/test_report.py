@@ -17,17 +17,19 @@ def test_baseline_flags_an_injected_slowdown(bench, tmp_path):
     now, slow_baseline = tmp_path / "now", tmp_path / "baseline"
     code, _, _ = bench("tiny-bench-same", "tiny-bench-x2", *TINY, "--out", str(now))
     assert code == 0
+    quiet(now)
     baseline = read(now)
     for row in baseline["speed"]:
-        if row["model"] == "tiny-bench-x2":
-            row["images_per_s"] *= 4  # the earlier run was 4x faster: now is a 0.25x slowdown
+        if row["model"] == "tiny-bench-x2" and row["status"] == "ok":
+            for key in ("images_per_s", "ips_min", "ips_max"):  # the earlier run was 4x faster: now is 0.25x
+                row[key] *= 4
     slow_baseline.mkdir()
     (slow_baseline / "report.json").write_text(json.dumps(baseline))
     code, stdout, _ = bench("--report-only", str(now), "--baseline", str(slow_baseline), "--fail-on-regression")
     assert code == 1
-    assert "1 regression(s)" in stdout and "REGRESSION tiny-bench-x2 " in stdout and "0.25x of baseline" in stdout
+    assert "3 regression(s)" in stdout and "REGRESSION tiny-bench-x2 " in stdout and "0.25x of baseline" in stdout
     flagged = [r for r in read(now)["comparison"] if r["regression"]]
-    assert [r["model"] for r in flagged] == ["tiny-bench-x2"] and flagged[0]["change"] == 0.25
+    assert {r["model"] for r in flagged} == {"tiny-bench-x2"} and {r["change"] for r in flagged} == {0.25}
     assert "REGRESSION" in (now / "report.html").read_text().upper() or "regression" in (now / "report.html").read_text()
     assert (now / "comparison.csv").is_file()
     code, _, _ = bench("--report-only", str(now), "--baseline", str(now), "--fail-on-regression")
@@ -37,6 +39,17 @@ def test_baseline_flags_an_injected_slowdown(bench, tmp_path):
     (slow_baseline / "report.json").write_text(json.dumps(baseline))
     code, stdout, _ = bench("--report-only", str(now), "--baseline", str(slow_baseline), "--fail-on-regression")
     assert code == 0 and "0 rows matched the baseline" in stdout
+
+
+def quiet(folder):
+    """Mark a report's run as quiet, its ranges over rounds tight: these tests are about the comparison logic,
+    not about this shared machine's load (tests/bench/test_noise.py measures that)."""
+    report = read(folder)
+    report["noise"] = {**report["noise"], "noisy": False, "reasons": []}
+    for row in report["speed"]:
+        if row["status"] == "ok":
+            row["ips_min"] = row["ips_max"] = row["images_per_s"]
+    (folder / "report.json").write_text(json.dumps(report))
 
 
 def test_quality_regressions_follow_the_metric_direction():

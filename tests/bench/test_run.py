@@ -84,11 +84,21 @@ def test_quality_rows_and_dataset_errors(bench, tmp_path):
     assert set(metrics) == {"psnr", "ssim"} and all(r["status"] == "ok" for r in metrics.values())
     assert report["samples"] and report["samples"][0]["reference"]
     assert (out / "quality.csv").is_file()
-    wrong = tmp_path / "wrong"
-    (wrong / "sub").mkdir(parents=True)
-    code, _, _ = bench("tiny-bench-same", *TINY, "--quality", "--data", f"embedded={wrong}", "--out", str(out))
-    status = read(out)["quality"][0]["status"]
-    assert status.startswith("error:") and str(wrong) in status and "\n" not in status
+
+
+@pytest.mark.parametrize("layout", ["wrong", "missing"])
+def test_a_wrong_data_folder_fails_before_any_model_runs(bench, tmp_path, layout, monkeypatch):
+    from zoo.bench import runner
+
+    measured = []
+    monkeypatch.setattr(runner, "measure_model", lambda job: measured.append(job.name))
+    folder = tmp_path / "data"
+    if layout == "wrong":
+        (folder / "sub").mkdir(parents=True)  # a folder without images: not the 'images' layout
+    out = tmp_path / "r"
+    code, stdout, stderr = bench("tiny-bench-same", *TINY, "--quality", "--data", f"embedded={folder}", "--out", str(out))
+    assert code == 2 and stderr.startswith("zoo bench: error: dataset 'embedded'") and stderr.count("\n") == 1, stderr
+    assert str(folder) in stderr and not measured and not out.exists() and not stdout
 
 
 def test_interrupted_run_still_writes_what_finished(bench, tmp_path, monkeypatch):
@@ -147,7 +157,28 @@ def test_quality_csv_writes_integers_and_error_rows_name_dataset_and_metric(benc
 
     rows = list(csv.DictReader((out / "quality.csv").open()))
     assert rows and all(r["n_images"] == "1" for r in rows)
-    wrong = tmp_path / "wrong"
-    (wrong / "sub").mkdir(parents=True)
-    code, _, stderr = bench("tiny-bench-same", *TINY, "--quality", "--data", f"embedded={wrong}", "--out", str(out))
-    assert "quality None None" not in stderr and "quality embedded psnr: error:" in stderr, stderr
+
+
+def test_a_model_without_weights_names_dataset_and_metric_in_its_quality_lines(bench, tmp_path):
+    code, _, stderr = bench("tiny-bench-missing", *TINY, "--quality", "--out", str(tmp_path / "r"))
+    lines = [line for line in stderr.splitlines() if " quality" in line]
+    assert "None" not in stderr and [line.split(":")[0] for line in lines] == [
+        "  tiny-bench-missing quality embedded psnr", "  tiny-bench-missing quality embedded ssim"], stderr
+    assert all("unavailable: tiny-bench-missing.pth from http://127.0.0.1:9/tiny-bench-missing.pth" in line
+               for line in lines), stderr
+
+
+def test_out_never_replaces_files_that_are_not_an_earlier_report(bench, tmp_path):
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "report.md").write_text("my own notes")
+    code, _, stderr = bench("tiny-bench-same", *TINY, "--out", str(mine))
+    assert code == 2 and stderr == (f"zoo bench: error: --out {mine}: holds report.md, and the folder is not a zoo bench "
+                                    "report (no report.json of kind zoo-bench-report); pass --overwrite to replace "
+                                    "them, or give another folder\n")
+    assert (mine / "report.md").read_text() == "my own notes" and not (mine / "report.json").exists()
+    assert bench("tiny-bench-same", *TINY, "--out", str(mine), "--overwrite")[0] == 0
+    assert read(mine)["kind"] == "zoo-bench-report"
+    (mine / "keep.txt").write_text("other files stay")
+    assert bench("tiny-bench-same", *TINY, "--out", str(mine))[0] == 0  # its own earlier report is replaced
+    assert (mine / "keep.txt").read_text() == "other files stay"

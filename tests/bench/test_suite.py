@@ -56,7 +56,7 @@ def test_an_optional_glob_may_match_nothing():
 
 def test_shipped_suites_parse_and_the_default_is_in_the_package(monkeypatch):
     monkeypatch.setenv("ZOO_SHARED", os.environ.get("ZOO_SHARED", "/nonexistent/shared"))
-    for name in ("cpu-smoke", "cpu-full", "gpu"):  # shipped in the package, linked from benchmarks/suites
+    for name in ("cpu-smoke", "cpu-full", "gpu", "leaderboard", "gpu-leaderboard"):  # shipped, linked from benchmarks/suites
         assert (REPO / f"benchmarks/suites/{name}.yaml").read_bytes() == builtin_suite_path(name).read_bytes()
     for path in sorted((REPO / "benchmarks/suites").glob("*.yaml")):
         suite = load_suite(path)

@@ -67,8 +67,8 @@ def test_download_offline_and_cache_commands(toy_cli, capsys, monkeypatch):
 
 def test_bench_writes_a_table(toy_cli, tmp_path, capsys):
     out = tmp_path / "bench.csv"
-    assert main(["bench", "toy-*", "--size", "18", "--iters", "2", "--warmup", "1", "--random-weights", "--csv", str(out),
-                 "--out", str(tmp_path / "report")]) == 0
+    assert main(["bench", "toy-*", "--size", "18", "--iters", "2", "--warmup", "1", "--random-weights", "--dtype", "fp32",
+                 "--csv", str(out), "--out", str(tmp_path / "report")]) == 0
     import csv
 
     (row,) = list(csv.DictReader(out.open()))

@@ -116,3 +116,59 @@ def device_label(info: Mapping[str, Any]) -> str:
     for noise in ("nvidia ", "geforce ", "tesla "):
         name = name.replace(noise, "")
     return "".join(c if c.isalnum() else "-" for c in name).strip("-") or "device"
+
+
+# -- how busy the machine is: read at the start and the end of a run --------------------------------
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def cpu_governors() -> str | None:
+    """The CPU frequency governor(s) (``performance``, ``powersave``, ``performance x2, powersave x14``), None
+    where the kernel does not expose cpufreq (most containers and VMs)."""
+    found = [g for g in (_read(p) for p in sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*/cpufreq/scaling_governor")))
+             if g]
+    if not found:
+        return None
+    counts = {g: found.count(g) for g in dict.fromkeys(found)}
+    return ", ".join(g if len(counts) == 1 else f"{g} x{n}" for g, n in counts.items())
+
+
+def _cpu_mhz() -> float | None:
+    values = []
+    for path in Path("/sys/devices/system/cpu").glob("cpu[0-9]*/cpufreq/scaling_cur_freq"):
+        text = _read(path)
+        if text and text.isdigit():
+            values.append(int(text) / 1000)
+    return round(sum(values) / len(values)) if values else None
+
+
+def gpu_clocks() -> dict[str, Any] | None:
+    """SM/memory clocks (current and max), temperature, power and throttle reasons of GPU 0 (``nvidia-smi``)."""
+    fields = ("clocks.sm", "clocks.max.sm", "clocks.mem", "temperature.gpu", "power.draw", "clocks_throttle_reasons.active")
+    try:
+        out = subprocess.run(["nvidia-smi", f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    values = [v.strip() for v in out.stdout.strip().splitlines()[0].split(",")]
+    keys = ("sm_mhz", "max_sm_mhz", "mem_mhz", "temperature_c", "power_w", "throttle_reasons")
+    return dict(zip(keys, values))
+
+
+def machine_state(device: str) -> dict[str, Any]:
+    """Load average (1, 5, 15 min), cores, CPU governor and clock, GPU clocks on CUDA: one reading."""
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    state: dict[str, Any] = {"load": load, "cpu_count": os.cpu_count(), "governor": cpu_governors(),
+                             "cpu_mhz": _cpu_mhz()}
+    if device.startswith("cuda"):
+        state["gpu_clocks"] = gpu_clocks()
+    return state

@@ -15,11 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from zoo.bench.machine import machine_info
+from zoo.bench.machine import machine_info, machine_state
+from zoo.bench.noise import assess
 from zoo.bench.quality import evaluate_quality
 from zoo.bench.speed import ModelJob, measure_model
-from zoo.bench.suite import Suite, SuiteError
+from zoo.bench.suite import ModelSpec, Suite, SuiteError
+from zoo.bench.cells import fmt
 from zoo.bench.worker import run_isolated
+from zoo.datasets import DataOverrides, check_layout, get_dataset
+from zoo.errors import ZooError
+from zoo.evaluation import protocol_for
 from zoo.registry.lookup import get_entry
 from zoo.registry.manager import CORE_PLUGIN_NAME, ENTRY_POINT_GROUP, get_manager
 
@@ -31,6 +36,9 @@ class RunResult:
     samples: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
+    #: machine readings (load, governor, GPU clocks) at the start and the end of this rank's run
+    state_start: dict[str, Any] = field(default_factory=dict)
+    state_end: dict[str, Any] = field(default_factory=dict)
 
 
 def resolve_device(device: str) -> str:
@@ -60,16 +68,30 @@ def _log(message: str) -> None:
 
 
 def _describe(row: Mapping[str, Any]) -> str:
-    head = f"  {row['model']} [{row['setting']}, batch {row.get('batch', '?')}]"
+    """One console line per speed row: the median over rounds, its range, and the fast path's cost."""
+    head = f"  {row['model']} [{row['setting']}, {row.get('size', '?')} px, batch {row.get('batch', '?')}]"
     if row.get("status") != "ok":
         return f"{head}: {row.get('status')}"
-    extra = ""
+    text = (f"{head}: {fmt(row['images_per_s'])} img/s ({fmt(row.get('ips_min'))}-{fmt(row.get('ips_max'))} over "
+            f"{row.get('rounds')} rounds), {fmt(row['ms_per_image_median'])} ms/img, first call "
+            f"{fmt(row.get('warmup_s'))} s")
     if row.get("speedup_vs_eager") is not None:
-        extra = f", {row['speedup_vs_eager']:.2f}x eager"
+        text += (f", {fmt(row['speedup_vs_eager'])}x eager ({fmt(row.get('speedup_min'))}-"
+                 f"{fmt(row.get('speedup_max'))}x)")
         if row.get("max_abs_diff_grey") is not None:
             psnr = row.get("psnr_vs_eager_db")
-            extra += f", max diff {row['max_abs_diff_grey']:g} levels" + (f" / {psnr:.1f} dB" if psnr else " (identical)")
-    return f"{head}: {row['images_per_s']:.2f} img/s, {row['ms_per_image_median']:.1f} ms/img{extra}"
+            text += f", max diff {fmt(row['max_abs_diff_grey'])} levels" + (f" / {fmt(psnr)} dB" if psnr else " (identical)")
+    return text
+
+
+def quality_line(model: str, row: Mapping[str, Any]) -> str:
+    """``  NAME quality set5 psnr-y: 29.18`` (``on 2 of 5 images`` for a subset); an unavailable metric says why."""
+    where = " ".join(str(row[k]) for k in ("dataset", "metric") if row.get(k))
+    value = row.get("value")
+    text = f"  {model} quality{' ' + where if where else ''}: {fmt(value) if value is not None else row.get('status')}"
+    if value is not None and row.get("subset_of"):
+        text += f" (on {row.get('n_images')} of {row['subset_of']} images: not comparable with published values)"
+    return text
 
 
 def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = None, quality: bool | None = None,
@@ -83,14 +105,15 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
     mine = suite.models[rank::world]
     if world > 1 and device.startswith("cuda") and ":" not in device:
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
+    result.state_start = machine_state(device)
     try:
         for i, spec in enumerate(mine, 1):
-            job = ModelJob(name=spec.name, size=spec.size or suite.size,
+            job = ModelJob(name=spec.name, sizes=spec.sizes or (spec.size or suite.size,),
                            batch_sizes=tuple(spec.batch_sizes or suite.batch_sizes),
                            settings=tuple(s for s in suite.settings if spec.settings is None or s.name in spec.settings),
                            device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights,
-                           warmup=suite.warmup,
-                           iters=suite.iters, seed=suite.seed, peak_tflops=dict(suite.peak_tflops), isolated=use_child)
+                           warmup=suite.warmup, iters=suite.iters, rounds=suite.rounds, seed=suite.seed,
+                           peak_tflops=dict(suite.peak_tflops), isolated=use_child)
             _log(f"[{i}/{len(mine)}{f' rank {rank}' if world > 1 else ''}] {spec.name}")
             if use_child and isolate is None and not loadable_in_child(spec.name):
                 _log(f"  {spec.name}: its plugin is registered only in this process; measured in-process")
@@ -103,21 +126,18 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
                 _log(_describe(row))
             result.speed.extend(measured["rows"])
             result.samples.extend(measured["samples"])
-            wants_quality = quality if quality is not None else (  # the command line beats the suite file
-                spec.quality if spec.quality is not None else suite.quality.enabled)
-            if wants_quality:
+            if wants_quality(spec, suite, quality):
                 rows, samples = [], []
                 for dataset in spec.datasets or suite.quality.datasets or (None,):
                     quality_spec = replace(suite.quality, max_images=spec.max_images or suite.quality.max_images)
                     more_rows, more_samples = evaluate_quality(
                         spec.name, quality_spec, dataset=dataset, data={**suite.quality.data, **(data or {})},
-                        device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights)
+                        device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights,
+                        thresholds=suite.thresholds)
                     rows += more_rows
                     samples += more_samples[: max(suite.quality.samples - len(samples), 0)]
                 for row in rows:
-                    value = row.get("value")
-                    _log(f"  {spec.name} quality {row.get('dataset')} {row.get('metric')}: "
-                         f"{value if value is not None else row.get('status')}")
+                    _log(quality_line(spec.name, row))
                 result.quality.extend(rows)
                 if samples:  # evaluation samples (with a reference) replace the speed input's
                     result.samples = [s for s in result.samples if s["model"] != spec.name] + samples
@@ -125,7 +145,49 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
         result.interrupted = True
         _log("interrupted: writing the report of what finished")
     result.seconds = time.perf_counter() - start
+    result.state_end = machine_state(device)
     return result
+
+
+def wants_quality(spec: ModelSpec, suite: Suite, quality: bool | None) -> bool:
+    """The command line beats the model's line of the suite, which beats the suite's ``quality.enabled``."""
+    if quality is not None:
+        return quality
+    return spec.quality if spec.quality is not None else suite.quality.enabled
+
+
+def check_quality_data(suite: Suite, data: Mapping[str, str] | None, quality: bool | None) -> None:
+    """Check every local dataset folder a quality run will read (``--data``, the suite's ``data``, ``ZOO_DATA``)
+    against its layout before any model runs; a folder that is missing or laid out wrongly raises one line."""
+    given = {**suite.quality.data, **(data or {})}
+    overrides = DataOverrides.parse([f"{k}={v}" for k, v in given.items()] or None)
+    checked: set[tuple[str, int | None]] = set()
+    for spec in suite.models:
+        if not wants_quality(spec, suite, quality):
+            continue
+        entry = get_entry(spec.name)
+        for dataset in spec.datasets or suite.quality.datasets or (None,):
+            try:
+                proto = protocol_for(entry, dataset=dataset)
+            except ZooError:  # the entry's protocol is broken: its quality rows will say so; the run goes on
+                continue
+            scale = proto.scale if proto.kind == "restoration" and proto.scale > 1 else None
+            _check_folder(proto.dataset, scale, overrides, checked)
+    read = {dataset for dataset, _ in checked}
+    for name in given:  # a folder no model reads is still checked: a typo in it is the user's mistake to hear of
+        if get_dataset(name).name not in read:
+            _check_folder(name, None, overrides, checked)
+
+
+def _check_folder(name: str, scale: int | None, overrides: DataOverrides, checked: set) -> None:
+    record = get_dataset(name)
+    if (record.name, scale) in checked:
+        return
+    checked.add((record.name, scale))
+    for origin, found in (("--data", overrides.find(record)), ("ZOO_DATA", DataOverrides.from_env().find(record))):
+        if found is not None:
+            check_layout(record, found[0], f"{origin} {found[1]}", scales=[scale] if scale else None)
+            return
 
 
 def loadable_in_child(name: str) -> bool:
@@ -152,7 +214,8 @@ def gather(result: RunResult, rank: int, world: int) -> RunResult:
     dist.destroy_process_group()
     if rank != 0:
         return result
-    merged = RunResult(seconds=max(p.seconds for p in parts))  # type: ignore[union-attr]
+    merged = RunResult(seconds=max(p.seconds for p in parts), state_start=parts[0].state_start,  # type: ignore[index,union-attr]
+                       state_end=parts[0].state_end)  # type: ignore[index]
     for part in parts:  # type: ignore[union-attr]
         merged.speed.extend(part.speed)
         merged.quality.extend(part.quality)
@@ -176,6 +239,13 @@ def build_report(suite: Suite, result: RunResult, *, device: str, world: int, ar
         "command": ["zoo", "bench", *argv], "seed": suite.seed, "world_size": world,
         "machine": machine_info(device), "suite": suite.to_dict(),
         "status": {"models": len(suite.models), "measured": len(models), "failed": failed, "not_run": not_run,
-                   "interrupted": result.interrupted, "seconds": round(result.seconds, 1)},
+                   "interrupted": result.interrupted, "seconds": round(result.seconds, 1),
+                   "random_weights": random_weight_models(speed)},
+        "noise": assess(speed, result.state_start, result.state_end, suite.thresholds),
         "speed": speed, "quality": quality, "samples": result.samples, "micro": [], "comparison": [],
     }
+
+
+def random_weight_models(speed: list[dict[str, Any]]) -> list[str]:
+    """Models measured with random weights (their speed is real; they have no quality numbers)."""
+    return list(dict.fromkeys(r["model"] for r in speed if str(r.get("weights") or "").startswith("random")))

@@ -1,11 +1,12 @@
 """Speed of one model under each setting: the fp32 eager baseline, then every fast setting against it.
 
-Per setting and batch size: warm-up calls, then timed calls (CUDA events and one synchronisation on a
-GPU, ``perf_counter`` on the CPU): images/s, ms/image median and p95, peak memory (the CUDA allocator;
-on the CPU the peak resident set of the child process that runs this model alone), parameters, GFLOPs
-per image (``torch.utils.flop_counter``), achieved TFLOP/s and the share of the device's dense peak.
-A fast setting's row also holds its speedup over the baseline and how far its output is from the
-baseline's on the same inputs (max abs difference in 8-bit grey levels, PSNR).
+Per input size and batch size, the settings are timed in interleaved rounds (:mod:`zoo.bench.timing`):
+images/s, ms/image and megapixels/s from the median over rounds, with the range over rounds; the first
+call on its own (``warmup_s``); peak memory (the CUDA allocator; on the CPU the peak resident set of the
+child process that runs this model alone), parameters, GFLOPs per image (``torch.utils.flop_counter``, at
+the size the network really runs), achieved TFLOP/s and the share of the device's dense peak.
+A fast setting's row also holds its speedup over the baseline (median and range over rounds) and how far
+its output is from the baseline's on the same inputs (max abs difference in 8-bit grey levels, PSNR).
 An out-of-memory error halves the batch and says so in the row; any other failure becomes the row's
 ``status`` so the suite goes on.
 """
@@ -16,15 +17,15 @@ import copy
 import inspect
 import math
 import re
-import statistics
 import sys
-import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 from zoo.bench.images import grid_sample, tensor_to_pil
 from zoo.bench.machine import device_peak_tflops
 from zoo.bench.suite import BASELINE, Setting
+from zoo.bench.timing import Arm, first_call, run_rounds, speedup
 from zoo.errors import ZooError
 from zoo.images.files import bundled_image
 from zoo.inference.loading import load
@@ -36,14 +37,15 @@ class ModelJob:
     """Everything a (possibly separate) process needs to measure one model; plain picklable fields."""
 
     name: str
-    size: int
+    sizes: tuple[int, ...]
     batch_sizes: tuple[int, ...]
     settings: tuple[Setting, ...]
     device: str
     pretrained: str = "auto"
     weights: str | None = None
     warmup: int = 2
-    iters: int = 5
+    iters: int = 2
+    rounds: int = 5
     seed: int = 0
     peak_tflops: dict[str, float] = field(default_factory=dict)
     isolated: bool = False
@@ -132,42 +134,6 @@ def count_gflops(model, x1) -> float | None:
     return None
 
 
-def time_calls(fn: Callable[[Any], Any], x, *, warmup: int, iters: int, cuda: bool) -> tuple[list[float], float, float]:
-    """Per-call seconds, total wall seconds of the timed calls, and warm-up seconds."""
-    import torch  # heavy
-
-    start = time.perf_counter()
-    for _ in range(warmup):
-        fn(x)
-    if cuda:
-        torch.cuda.synchronize()
-    warm = time.perf_counter() - start
-    if cuda:
-        events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(iters)]
-        start = time.perf_counter()
-        for begin, end in events:
-            begin.record()
-            fn(x)
-            end.record()
-        torch.cuda.synchronize()
-        total = time.perf_counter() - start
-        return [b.elapsed_time(e) / 1000 for b, e in events], total, warm
-    times = []
-    start = time.perf_counter()
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn(x)
-        times.append(time.perf_counter() - t0)
-    return times, time.perf_counter() - start, warm
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def output_difference(reference, other, out_range: tuple[float, float]) -> tuple[float, float | None]:
     """Max abs difference in 8-bit grey levels and PSNR (dB; None when identical), outputs mapped to [0,1]."""
     lo, hi = out_range
@@ -191,10 +157,28 @@ def is_oom(exc: BaseException) -> bool:
 
 
 # -- building the model for a setting ----------------------------------------------------------------
+def absent_local_weights(weights: str | None) -> str | None:
+    """The path of an explicit local weights file (``PATH``, ``file://PATH``, ``FORMAT+file://PATH``) that is not
+    on this machine, else None. A suite naming ``${ZOO_SHARED:-../shared}/...`` runs where that copy is absent."""
+    if not weights:
+        return None
+    head, sep, rest = weights.partition("://")
+    if sep and head.split("+")[-1] != "file":
+        return None
+    path = Path(rest if sep else weights).expanduser()
+    return None if path.exists() else str(path)
+
+
 def load_pipeline(job: ModelJob, *, dtype: str | None = "fp32", backend: str | None = None,
-                  fast: str | None = None):
-    """The entry's pipeline with real weights when asked/obtainable, else random ones; returns (pipeline, weights)."""
-    options: dict[str, Any] = {"fast": fast, "fast_size": job.size} if fast is not None else {}
+                  fast: str | None = None, fast_size: int | None = None):
+    """The entry's pipeline with real weights when asked/obtainable, else random ones; returns (pipeline, weights).
+    ``fast``: a budget for ``zoo.load(fast=...)`` (the setting ``zoo tune`` chose for inputs of ``fast_size`` px)."""
+    absent = absent_local_weights(job.weights) if job.pretrained == "auto" else None
+    if absent:  # the suite's local copy is not here: the entry's own sources, else random weights
+        pipeline, weights = load_pipeline(replace(job, weights=None), dtype=dtype, backend=backend, fast=fast,
+                                          fast_size=fast_size)
+        return pipeline, weights.replace("random (", f"random ({absent} not here; ", 1)
+    options: dict[str, Any] = {"fast": fast, "fast_size": fast_size} if fast is not None else {}
     if backend is not None:
         if "backend" not in inspect.signature(load).parameters:
             raise NotImplementedError(f"backend {backend!r}: this zoo.load has no backend= argument")
@@ -214,19 +198,19 @@ def load_pipeline(job: ModelJob, *, dtype: str | None = "fp32", backend: str | N
     return pipeline, f"pretrained ({origin})" if origin else "pretrained"
 
 
-def _model_for(setting: Setting, base_pipeline, job: ModelJob):
-    """A callable running ``setting`` on model-range input batches, and what the row should say about it."""
+def _model_for(setting: Setting, base_pipeline, job: ModelJob, side: int):
+    """A callable running ``setting`` on model-range input batches of ``side`` px, and what the row should say
+    about it (``call.fast``: what ``zoo.load(fast=...)`` chose)."""
     import torch  # heavy
 
     from zoo.inference.pipeline import parse_dtype  # heavy
-
 
     dtype = parse_dtype(setting.dtype)
     fmt = torch.channels_last if setting.channels_last else torch.contiguous_format
     fast = None
     if setting.fast is not None:  # the pipeline's forward casts to the dtype it chose
         torch.manual_seed(job.seed)  # random weights: the baseline's, so the output difference means something
-        pipeline, _ = load_pipeline(job, dtype=None, fast=setting.fast)
+        pipeline, _ = load_pipeline(job, dtype=None, fast=setting.fast, fast_size=side)
         model, run, fast = pipeline.model, pipeline.forward, pipeline.metadata["fast"]
     elif setting.backend is not None:
         pipeline, _ = load_pipeline(job, dtype=setting.dtype, backend=setting.backend)
@@ -245,53 +229,121 @@ def _model_for(setting: Setting, base_pipeline, job: ModelJob):
     return call
 
 
+#: every speed row has these columns (None where they do not apply), so CSVs keep stable columns
+ROW_COLUMNS = ("model", "task", "setting", "device", "dtype", "channels_last", "compile", "backend", "batch",
+               "batch_requested", "size", "net_size", "out_size", "images_per_s", "ips_min", "ips_max", "spread",
+               "mpix_per_s", "ms_per_image_median", "ms_per_image_p95", "rounds", "timed_calls", "warmup_s",
+               "peak_mem_mib", "mem_scope", "params_m", "gflops_per_image", "tflops", "peak_tflops", "pct_of_peak",
+               "speedup_vs_eager", "speedup_min", "speedup_max", "max_abs_diff_grey", "psnr_vs_eager_db", "weights",
+               "status", "note")
+
+
 def _row(job: ModelJob, entry: Any, setting: Setting, **values: Any) -> dict[str, Any]:
-    return {"model": job.name, "task": entry.task if entry is not None else None, "setting": setting.name,
-            "device": job.device, "dtype": setting.dtype, "channels_last": setting.channels_last,
-            "compile": setting.compile, "backend": setting.backend or "eager", **values}
+    row: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
+    row.update(model=job.name, task=entry.task if entry is not None else None, setting=setting.name,
+               device=job.device, dtype=setting.dtype, channels_last=setting.channels_last, compile=setting.compile,
+               backend=setting.backend or "eager", note="")
+    row.update(values)
+    return row
 
 
-def _measure_setting(job: ModelJob, entry, setting: Setting, call, batch: int, side: int, *, gflops: float | None,
-                     params_m: float, peak: float | None, weights: str, cuda: bool, baseline: dict | None,
-                     reference_out) -> tuple[dict[str, Any], Any]:
+def _prepare(job: ModelJob, entry, arm: Arm, pipeline, side: int, cuda: bool) -> None:
+    """Build the arm's callable and input, time its first call, run the other warm-up calls, read peak memory;
+    an out-of-memory error halves the batch (and says so), any other failure becomes the arm's error."""
     import torch  # heavy
 
-    x = input_batch(entry, side, batch, job.seed).to(job.device)
-    if cuda:
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    elif job.isolated:
-        reset_peak_rss()
-    with torch.inference_mode():
-        out = call(x)
-        times, total, warm = time_calls(call, x, warmup=max(job.warmup - 1, 0), iters=job.iters, cuda=cuda)
-    if cuda:
-        mem = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    else:
-        mem = peak_rss_mib() if job.isolated else None
-    per_image = [t / batch * 1000 for t in times]
-    ips = batch * job.iters / total
-    row = _row(job, entry, setting, batch=batch, size=side, out_size=side * entry.processing.scale,
-               images_per_s=round(ips, 3), ms_per_image_median=round(statistics.median(per_image), 3),
-               ms_per_image_p95=round(percentile(per_image, 0.95), 3), warmup_s=round(warm, 3),
-               peak_mem_mib=mem, mem_scope="cuda allocator" if cuda else ("child process" if job.isolated else None),
-               params_m=params_m, gflops_per_image=None if gflops is None else round(gflops, 3),
-               tflops=None if gflops is None else round(gflops * ips / 1000, 4), peak_tflops=peak,
-               pct_of_peak=None if gflops is None or not peak else round(100 * gflops * ips / 1000 / peak, 2),
-               speedup_vs_eager=None, max_abs_diff_grey=None, psnr_vs_eager_db=None, weights=weights, status="ok",
-               note="")
-    if baseline is not None:
-        row["speedup_vs_eager"] = round(ips / baseline["images_per_s"], 3)
-    if reference_out is not None and reference_out.shape[0] == out.shape[0]:
-        row["max_abs_diff_grey"], row["psnr_vs_eager_db"] = output_difference(
-            reference_out, out, entry.processing.out_range)
-    return row, out
+    while True:
+        try:
+            arm.call = pipeline.model if arm.setting is BASELINE else _model_for(arm.setting, pipeline, job, side)
+            arm.x = input_batch(entry, side, arm.batch, job.seed).to(job.device)
+            if cuda:
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
+            elif job.isolated:
+                reset_peak_rss()
+            with torch.inference_mode():
+                arm.out, arm.first_s = first_call(arm.call, arm.x, cuda=cuda)
+                for _ in range(max(job.warmup - 1, 0)):
+                    arm.call(arm.x)
+            if cuda:
+                torch.cuda.synchronize()
+                arm.peak_mem_mib = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+            elif job.isolated:
+                arm.peak_mem_mib = peak_rss_mib()
+            return
+        except Exception as exc:  # noqa: BLE001
+            if is_oom(exc) and arm.batch > 1:
+                arm.notes.append(f"out of memory at batch {arm.batch}")
+                arm.batch //= 2
+                arm.call = arm.x = None
+                if cuda:
+                    torch.cuda.empty_cache()
+                continue
+            arm.call = arm.x = None
+            arm.error = f"error: {one_line(exc)}"
+            return
+
+
+def network_sides(entry, pipeline, size: int) -> tuple[int, int, int]:
+    """(input side, network input side, output side) for an input of ``size`` px.
+
+    The input is rounded down to the entry's size multiple. A pipeline that upscales before its network
+    (VDSR: bicubic x4, then the network at the upscaled size) has a network scale below the entry's scale:
+    the network runs on ``size * entry scale / network scale`` pixels, and that is what is timed and counted.
+    """
+    m = entry.processing.size_multiple
+    side = max(size, m) // m * m
+    total = float(getattr(pipeline, "scale", None) or entry.processing.scale)
+    net = pipeline.processing
+    pre = total / net.scale
+    net_side = side if pre == 1 else max(round(side * pre), net.size_multiple) // net.size_multiple * net.size_multiple
+    return side, net_side, net_side * net.scale
+
+
+def _measure_batch(job: ModelJob, entry, pipeline, requested: int, sides: tuple[int, int, int], *,
+                   common: dict[str, Any], cuda: bool, device_name: str) -> tuple[list[dict[str, Any]], Any]:
+    """Rows of every setting at one batch size (baseline first) and the baseline's output."""
+    side, net_side, out_side = sides
+    arms = [Arm(setting, batch=requested) for setting in (BASELINE, *job.settings)]
+    for arm in arms:
+        _prepare(job, entry, arm, pipeline, net_side, cuda)
+
+    def failed(arm: Arm, exc: BaseException) -> None:
+        arm.error = f"error: {one_line(exc)}"
+
+    run_rounds(arms, rounds=job.rounds, iters=job.iters, cuda=cuda, on_error=failed)
+    base = arms[0] if arms[0].error is None and arms[0].round_s else None
+    rows = []
+    for arm in arms:
+        row = _row(job, entry, arm.setting, batch=arm.batch, size=side, net_size=net_side, out_size=out_side,
+                   batch_requested=requested, weights=common["weights"], status=arm.error or "ok")
+        if arm.notes:
+            row["note"] = "; ".join(arm.notes + [f"ran at batch {arm.batch}"])
+        chosen = getattr(arm.call, "fast", None)
+        if chosen:
+            row["note"] = "; ".join(filter(None, [f"fast: {chosen['setting']} (budget {chosen['budget']})",
+                                                  row.get("note")]))
+        if arm.error is None and arm.round_s:
+            stats = arm.stats()
+            gflops, ips = common["gflops"], stats["images_per_s"]
+            peak = device_peak_tflops(device_name, arm.setting.dtype, job.peak_tflops) if cuda else None
+            row.update(stats, mpix_per_s=float(f"{out_side * out_side * ips / 1e6:.5g}"), peak_mem_mib=arm.peak_mem_mib,
+                       mem_scope="cuda allocator" if cuda else ("child process" if job.isolated else None),
+                       params_m=common["params_m"], gflops_per_image=None if gflops is None else float(f"{gflops:.4g}"),
+                       tflops=None if gflops is None else round(gflops * ips / 1000, 4), peak_tflops=peak,
+                       pct_of_peak=None if gflops is None or not peak else round(100 * gflops * ips / 1000 / peak, 2))
+            if base is not None and arm is not base:
+                row.update(speedup(arm, base))
+                if base.out is not None and arm.out is not None and base.out.shape[0] == arm.out.shape[0]:
+                    row["max_abs_diff_grey"], row["psnr_vs_eager_db"] = output_difference(
+                        base.out, arm.out, entry.processing.out_range)
+        rows.append(row)
+    return rows, (base.out if base is not None else None)
 
 
 def measure_model(job: ModelJob) -> dict[str, Any]:
-    """All rows (baseline first) and speed samples for one model; never raises."""
+    """All rows (per size and batch size, baseline first) and speed samples for one model; never raises."""
     import torch  # heavy
-
 
     torch.manual_seed(job.seed)
     cuda = job.device.startswith("cuda")
@@ -306,53 +358,25 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the failing model gets a row; the suite goes on
         return {"rows": [_row(job, entry, s, status=f"error: {one_line(exc)}") for s in (BASELINE, *job.settings)],
                 "samples": []}
-    m = entry.processing.size_multiple
-    side = max(job.size, m) // m * m
     params_m = round(sum(p.numel() for p in pipeline.model.parameters()) / 1e6, 6)
-    gflops = count_gflops(pipeline.model, input_batch(entry, side, 1, job.seed).to(job.device))
     device_name = torch.cuda.get_device_name(torch.device(job.device)) if cuda else "cpu"
     rows: list[dict[str, Any]] = []
     samples: list[dict[str, Any]] = []
-    for requested in job.batch_sizes:
-        baseline_row, reference_out = None, None
-        for setting in (BASELINE, *job.settings):
-            batch, notes, chosen = requested, [], None
-            peak = device_peak_tflops(device_name, setting.dtype, job.peak_tflops) if cuda else None
-            while True:
-                try:
-                    call = pipeline.model if setting is BASELINE else _model_for(setting, pipeline, job)
-                    chosen = getattr(call, "fast", None)
-                    row, out = _measure_setting(job, entry, setting, call, batch, side, gflops=gflops,
-                                                params_m=params_m, peak=peak, weights=weights, cuda=cuda,
-                                                baseline=baseline_row, reference_out=reference_out)
-                    break
-                except Exception as exc:  # noqa: BLE001
-                    if is_oom(exc) and batch > 1:
-                        notes.append(f"out of memory at batch {batch}")
-                        batch //= 2
-                        if cuda:
-                            torch.cuda.empty_cache()
-                        continue
-                    row, out = _row(job, entry, setting, batch=batch, size=side, weights=weights,
-                                    status=f"error: {one_line(exc)}"), None
-                    break
-            row["batch_requested"] = requested
-            if notes:
-                row["note"] = "; ".join(notes + [f"ran at batch {batch}"])
-            if chosen:
-                row["note"] = "; ".join(filter(None, [f"fast: {chosen['setting']} (budget {chosen['budget']})",
-                                                      row.get("note")]))
-            if setting is BASELINE and row["status"] == "ok":
-                baseline_row, reference_out = row, out
-                if job.samples and not weights.startswith("random") and not samples:
-                    samples.append(speed_sample(job, entry, out))
-            rows.append(row)
+    for size in job.sizes:
+        sides = network_sides(entry, pipeline, size)
+        gflops = count_gflops(pipeline.model, input_batch(entry, sides[1], 1, job.seed).to(job.device))
+        common = {"gflops": gflops, "params_m": params_m, "weights": weights}
+        for requested in job.batch_sizes:
+            more, out = _measure_batch(job, entry, pipeline, requested, sides, common=common, cuda=cuda,
+                                       device_name=device_name)
+            rows.extend(more)
+            if out is not None and job.samples and not weights.startswith("random") and not samples:
+                samples.append(speed_sample(job, entry, sides[1], out))
     return {"rows": rows, "samples": samples}
 
 
-def speed_sample(job: ModelJob, entry, out) -> dict[str, Any]:
+def speed_sample(job: ModelJob, entry, side: int, out) -> dict[str, Any]:
     """The baseline's output on the first bundled view, as an image-grid sample (no reference)."""
-    x = input_batch(entry, max(job.size, entry.processing.size_multiple) // entry.processing.size_multiple
-                    * entry.processing.size_multiple, 1, job.seed)
+    x = input_batch(entry, side, 1, job.seed)
     return grid_sample(job.name, "bundled astronaut (speed input)", tensor_to_pil(x[0], entry.processing.value_range),
                        tensor_to_pil(out[0], entry.processing.out_range), None)

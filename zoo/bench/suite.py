@@ -19,10 +19,15 @@ import yaml
 
 from zoo.errors import ZooError
 from zoo.inference.settings import parse_budget
-from zoo.registry.lookup import get_entry, list_models
+from zoo.registry.lookup import get_entry, list_models, task_matches
 
 DEFAULT_SUITE = "cpu-smoke"
 DTYPES = ("fp32", "bf16", "fp16")
+#: speed_ratio / quality_rel: --baseline; recorded_rel: this run vs the catalog's recorded values;
+#: noise_spread: a row whose images/s spread over rounds ((max - min) / median) is above it is noisy;
+#: fast_min_psnr_db / fast_max_grey: the output budget a fast setting must keep to be the "best fast" one
+DEFAULT_THRESHOLDS = {"speed_ratio": 0.8, "quality_rel": 0.02, "recorded_rel": 0.01, "noise_spread": 0.25,
+                      "fast_min_psnr_db": 45.0, "fast_max_grey": 8.0}
 
 
 class SuiteError(ZooError, ValueError):
@@ -188,6 +193,7 @@ class ModelSpec:
 
     name: str
     size: int | None = None
+    sizes: tuple[int, ...] | None = None  # more than one input side (``size: [256, 128]``); ``size`` is the first
     batch_sizes: tuple[int, ...] | None = None
     pretrained: str | None = None
     quality: bool | None = None
@@ -217,20 +223,21 @@ class Suite:
     seed: int = 0
     size: int = 128
     batch_sizes: tuple[int, ...] = (1,)
-    warmup: int = 2
-    iters: int = 5
+    warmup: int = 2  # calls before timing, the first of them timed on its own (``warmup_s``)
+    iters: int = 2  # timed calls per round
+    rounds: int = 5  # interleaved rounds: every setting runs ``iters`` calls per round, settings alternating
     pretrained: str = "auto"  # "auto" (real weights when obtainable offline, else random), "true", "false"
     isolate: str = "auto"  # "auto" (a child process per model on the CPU), "true", "false"
     timeout_s: int = 900
     settings: tuple[Setting, ...] = ()
     quality: QualitySpec = field(default_factory=QualitySpec)
     peak_tflops: Mapping[str, float] = field(default_factory=dict)
-    thresholds: Mapping[str, float] = field(default_factory=lambda: {"speed_ratio": 0.8, "quality_rel": 0.02})
+    thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "description": self.description, "device": self.device,
                 "seed": self.seed, "size": self.size, "batch_sizes": list(self.batch_sizes), "warmup": self.warmup,
-                "iters": self.iters, "pretrained": self.pretrained, "isolate": self.isolate,
+                "iters": self.iters, "rounds": self.rounds, "pretrained": self.pretrained, "isolate": self.isolate,
                 "settings": [s.to_dict() for s in self.settings],
                 "models": [{k: v for k, v in vars(m).items() if v is not None} for m in self.models],
                 "quality": {"enabled": self.quality.enabled,
@@ -241,7 +248,7 @@ class Suite:
                 "peak_tflops": dict(self.peak_tflops), "thresholds": dict(self.thresholds)}
 
 
-_TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "pretrained",
+_TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "rounds", "pretrained",
              "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
 _MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
                "datasets", "weights", "settings", "max_images"}
@@ -258,15 +265,21 @@ def _datasets(check: _Checker, mapping: Mapping[str, Any], path: str) -> tuple[s
 
 
 def expand_path(check: _Checker, mapping: Mapping[str, Any], key: str, path: str) -> str | None:
-    """A path-like field with ``$VAR``/``${VAR}`` and ``~`` expanded; an unset variable is an error."""
+    """A path-like field with ``$VAR``/``${VAR}``/``${VAR:-default}`` and ``~`` expanded; an unset variable
+    without a default is an error."""
     value = check.get(mapping, key, path, "str")
     if value is None:
         return None
+    value = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m.group(1)) or m.group(2), value)
     missing = [v for v in re.findall(r"\$\{?(\w+)\}?", value) if v not in os.environ]
     if missing:
         raise check.fail(check.line_of(mapping, key), f"{path}{key}",
                          f"environment variable {missing[0]} (used in {value!r}) is not set")
-    return os.path.expanduser(os.path.expandvars(value))
+    value = os.path.expanduser(os.path.expandvars(value))
+    head, sep, rest = value.partition("file://")
+    if sep and not head.rstrip("+").count("/") and not rest.startswith("/"):  # file://../x: relative to the cwd
+        value = f"{head}{sep}{os.path.abspath(rest)}"
+    return value
 
 
 def _tristate(check: _Checker, mapping: Mapping[str, Any], key: str, path: str, default: str | None) -> str | None:
@@ -297,14 +310,15 @@ def _expand_models(check: _Checker, items: Any, catalog_names: Sequence[str] | N
         if pattern is None and task is None:
             raise check.fail(line, path, "needs 'name', 'pattern' or 'task'")
         names = list_models(pattern, task) if catalog_names is None else [
-            n for n in catalog_names if fnmatch.fnmatchcase(n, pattern or "*") and (task is None or get_entry(n).task == task)]
+            n for n in catalog_names if fnmatch.fnmatchcase(n, pattern or "*") and (task is None or task_matches(task, get_entry(n).task))]
         if not names and check.get(item, "optional", f"{path}.", "bool", False):
             continue
         if not names:
             what = f"{pattern!r}" + (f" of task {task!r}" if task else "")
             raise check.fail(line, path, f"no catalog entry matches {what} (see `zoo list`)")
+        sizes = check.get(item, "size", f"{path}.", "posints")
         overrides = dict(
-            size=check.get(item, "size", f"{path}.", "posint"),
+            size=sizes[0] if sizes else None, sizes=tuple(sizes) if sizes and len(sizes) > 1 else None,
             batch_sizes=tuple(b) if (b := check.get(item, "batch_sizes", f"{path}.", "posints")) else None,
             pretrained=_tristate(check, item, "pretrained", f"{path}.", None),
             quality=check.get(item, "quality", f"{path}.", "bool"),
@@ -396,7 +410,7 @@ def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[s
     for key, value in peaks.items():
         check.value(key, "dtype", check.line_of(peaks, key), f"peak_tflops.{key}")
         check.value(value, "number", check.line_of(peaks, key), f"peak_tflops.{key}")
-    thresholds = dict(Suite.__dataclass_fields__["thresholds"].default_factory())  # type: ignore[misc]
+    thresholds = dict(DEFAULT_THRESHOLDS)
     given = check.get(data, "thresholds", "", "map", {})
     for key, value in given.items():
         if key not in thresholds:
@@ -417,7 +431,8 @@ def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[s
         device=check.get(data, "device", "", "device", "auto"), seed=check.get(data, "seed", "", "nonneg", 0),
         size=check.get(data, "size", "", "posint", 128),
         batch_sizes=tuple(check.get(data, "batch_sizes", "", "posints", [1])),
-        warmup=check.get(data, "warmup", "", "nonneg", 2), iters=check.get(data, "iters", "", "posint", 5),
+        warmup=check.get(data, "warmup", "", "nonneg", 2), iters=check.get(data, "iters", "", "posint", 2),
+        rounds=check.get(data, "rounds", "", "posint", 5),
         pretrained=_tristate(check, data, "pretrained", "", "auto") or "auto",
         isolate=_tristate(check, data, "isolate", "", "auto") or "auto",
         timeout_s=check.get(data, "timeout_s", "", "posint", 900),
@@ -430,6 +445,12 @@ def builtin_suite_path(name: str = DEFAULT_SUITE) -> Path:
     return Path(str(resources.files("zoo.bench") / "suites" / f"{name}.yaml"))
 
 
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped inside the package (``--suite NAME``)."""
+    return sorted(p.name[:-5] for p in resources.files("zoo.bench").joinpath("suites").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
 def load_suite(path_or_name: str | Path | None = None) -> Suite:
     """A suite from a file path, or a built-in suite by name (default: ``cpu-smoke``)."""
     if path_or_name is None:
@@ -439,21 +460,26 @@ def load_suite(path_or_name: str | Path | None = None) -> Suite:
         if not path.is_file() and path.suffix == "" and builtin_suite_path(str(path_or_name)).is_file():
             path = builtin_suite_path(str(path_or_name))
     if not path.is_file():
-        raise SuiteError(f"suite file {path} not found (give a YAML file or a built-in suite name: {DEFAULT_SUITE})")
+        raise SuiteError(f"suite file {path} not found (give a YAML file or a built-in suite name: "
+                         f"{', '.join(builtin_suites())})")
     return parse_suite(path.read_text(encoding="utf-8"), str(path))
 
 
 def filter_models(suite: Suite, patterns: Sequence[str], task: str | None) -> Suite:
-    """Keep the suite's models matching any of ``patterns`` (globs) and ``task``."""
+    """Keep the suite's models matching any of ``patterns`` (globs) and ``task`` (a task, family or alias)."""
     kept = [m for m in suite.models if (not patterns or any(fnmatch.fnmatchcase(m.name, p) for p in patterns))
-            and (task is None or get_entry(m.name).task == task)]
+            and (task is None or task_matches(task, get_entry(m.name).task))]
     if not kept:
         raise SuiteError(f"no model of suite {suite.name!r} matches {list(patterns) or ''} {('task ' + task) if task else ''}".strip())
     return replace(suite, models=tuple(kept))
 
 
 def adhoc_suite(patterns: Sequence[str], task: str | None, base: Suite) -> Suite:
-    """A suite of catalog models matching ``patterns``/``task``, with ``base``'s run parameters."""
+    """A suite of catalog models matching ``patterns``/``task``, with ``base``'s run parameters and settings.
+
+    Its quality runs cover each dataset whole (``base``'s ``max_images`` is a property of its own model list,
+    not of the models named here): ``--max-images`` narrows them.
+    """
     names: list[str] = []
     for pattern in patterns or [None]:  # type: ignore[list-item]
         found = list_models(pattern, task)
@@ -462,4 +488,4 @@ def adhoc_suite(patterns: Sequence[str], task: str | None, base: Suite) -> Suite
             raise SuiteError(f"no catalog entry matches {what}" + (f" of task {task!r}" if task else "") + " (see `zoo list`)")
         names.extend(found)
     return replace(base, name="adhoc", source="command line", models=tuple(ModelSpec(n) for n in dict.fromkeys(names)),
-                   settings=())
+                   quality=replace(base.quality, max_images=None))

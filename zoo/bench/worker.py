@@ -12,10 +12,39 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+import zoo
 
 from zoo.bench.speed import ModelJob, _row, measure_model, one_line
 from zoo.bench.suite import BASELINE
+from zoo.registry.manager import get_manager
+
+
+def _import_root(module: ModuleType) -> Path | None:
+    """The folder a module's top-level package was imported from (the entry of sys.path that found it)."""
+    top = sys.modules.get(module.__name__.split(".")[0])
+    file = getattr(top, "__file__", None)
+    if not file:
+        return None
+    path = Path(file).resolve()
+    return path.parents[1] if path.name == "__init__.py" else path.parent
+
+
+def child_pythonpath() -> str:
+    """PYTHONPATH for a child: this process's own, plus the folders the zoo and its built-in plugins came from.
+
+    Not a copy of ``sys.path``: a loose plugin (a ``ZOO_PLUGINS_DIR`` file) may add folders at run time, and a
+    folder on the child's path from the start also exposes the distributions installed in it, so the child would
+    load that plugin twice (as an entry point and from the plugins folder) and lose its entries to the clash.
+    """
+    manager = get_manager()
+    modules = [zoo] + [plugin for name, plugin in manager.pm.list_name_plugin()
+                       if manager.is_builtin(name) and isinstance(plugin, ModuleType)]
+    roots = [str(root) for root in (_import_root(m) for m in modules) if root is not None]
+    given = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys(roots + given))
 
 
 def run_isolated(job: ModelJob, timeout_s: float) -> dict[str, Any]:
@@ -27,9 +56,7 @@ def run_isolated(job: ModelJob, timeout_s: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
         job_file, result_file = Path(tmp, "job.pkl"), Path(tmp, "result.pkl")
         job_file.write_bytes(pickle.dumps(job))
-        env = dict(os.environ)
-        paths = [p for p in sys.path if p and Path(p).is_dir()]
-        env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths + env.get("PYTHONPATH", "").split(os.pathsep)))
+        env = {**os.environ, "PYTHONPATH": child_pythonpath()}
         try:
             proc = subprocess.run([sys.executable, "-m", "zoo.bench.worker", str(job_file), str(result_file)],
                                   env=env, capture_output=True, text=True, timeout=timeout_s)

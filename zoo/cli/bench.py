@@ -10,16 +10,18 @@ from typing import Any
 
 from zoo.bench.compare import compare_reports, read_report
 from zoo.bench.micro import read_micro_json
-from zoo.bench.report import dataframe, write_report
-from zoo.bench.runner import build_report, dist_world, gather, resolve_device, run_suite
-from zoo.bench.suite import (QualitySpec, Suite, SuiteError, adhoc_suite, fast_setting, filter_models, load_suite,
-                             setting_from_flags)
+from zoo.bench.report import check_out_folder, dataframe, write_report
+from zoo.bench.runner import build_report, check_quality_data, dist_world, gather, resolve_device, run_suite
+from zoo.bench.suite import (DEFAULT_THRESHOLDS, QualitySpec, Suite, SuiteError, adhoc_suite, fast_setting,
+                             filter_models, load_suite, setting_from_flags)
 from zoo.datasets import check_data_name
 from zoo.evaluation.protocol import METRIC_NAMES
 from zoo.files import atomic_path
-from zoo.registry.lookup import get_entry, list_models
+from zoo.registry.lookup import TASK_ALIASES, get_entry, list_models, matching_tasks
 
 DEFAULT_OUT = "bench-report"
+#: exit status of ``--strict-noise`` on a noisy run (1: regressions or every model failed; 2: bad arguments)
+NOISY_EXIT = 3
 
 
 def _batch_sizes(text: str) -> tuple[int, ...]:
@@ -47,8 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--task", help="only models of this task")
     p.add_argument("--suite", help="suite YAML file or built-in name (default: cpu-smoke)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], help="default: the suite's (auto: cuda if available)")
-    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32",
-                   help="with --channels-last/--compile/--backend: the fast setting compared with fp32 eager")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"],
+                   help="with --channels-last/--compile/--backend: the one fast setting compared with fp32 eager "
+                        "(replacing the suite's settings); --dtype fp32 alone: the fp32 eager baseline only")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the network")
     p.add_argument("--backend", help="inference backend passed to zoo.load(name, backend=...)")
@@ -56,8 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                                        "chose (calibrated on first use) within the default budget")
     p.add_argument("--batch-sizes", type=_batch_sizes, help="e.g. 1,4")
     p.add_argument("--size", type=int, help="input side in pixels (rounded to the model's size multiple)")
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--iters", type=int)
+    p.add_argument("--warmup", type=int, help="calls before timing; the first is timed on its own (warmup_s)")
+    p.add_argument("--iters", type=int, help="timed calls per setting in each round")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (settings alternate; figures are medians over rounds)")
     weights = p.add_mutually_exclusive_group()
     weights.add_argument("--pretrained", action="store_const", const="true", dest="pretrained",
                          help="real weights, downloading if needed (default: real when available offline)")
@@ -74,10 +78,16 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     isolate.add_argument("--isolate", action="store_true", default=None,
                          help="a child process per model (default on the CPU: per-model peak memory)")
     isolate.add_argument("--no-isolate", action="store_false", dest="isolate")
-    p.add_argument("--out", default=None, help=f"report folder (default {DEFAULT_OUT}/)")
+    p.add_argument("--out", default=None, help=f"report folder (default {DEFAULT_OUT}/); an earlier zoo bench report "
+                   "there is replaced, other files are not (see --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a folder that holds files of the same names which are not a zoo bench report")
     p.add_argument("--csv", metavar="FILE", help="also write the speed table here (the report folder has it as speed.csv)")
     p.add_argument("--baseline", help="earlier report folder: flag regressions beyond the suite's thresholds")
     p.add_argument("--fail-on-regression", action="store_true", help="exit 1 when the baseline comparison flags any")
+    p.add_argument("--strict-noise", action="store_true",
+                   help=f"exit {NOISY_EXIT} when the run was noisy (load above the core count, or a row's spread over "
+                        "rounds above thresholds.noise_spread)")
     p.add_argument("--micro-json", action="append", default=[], metavar="FILE",
                    help="pytest-benchmark --benchmark-json output to fold into the report (repeatable)")
     p.add_argument("--report-only", metavar="DIR", help="rebuild the tables and page from DIR/report.json; measure nothing")
@@ -92,23 +102,25 @@ def _suite_for(args: argparse.Namespace):
     suite = filter_models(base, args.patterns, args.task) if args.suite else (
         adhoc_suite(args.patterns, args.task, base) if (args.patterns or args.task) else base)
     changes: dict[str, Any] = {}
-    for key in ("size", "warmup", "iters"):
+    for key in ("size", "warmup", "iters", "rounds"):
         value = getattr(args, key)
         if value is not None:
             if value < (0 if key == "warmup" else 1):
                 raise SuiteError(f"--{key} must be {'>= 0' if key == 'warmup' else 'positive'}, got {value}")
             changes[key] = value
+    if args.size is not None:  # the command line's size beats the suite's per-model sizes too
+        changes["models"] = tuple(replace(m, size=None, sizes=None) for m in suite.models)
     if args.batch_sizes:
         changes["batch_sizes"] = args.batch_sizes
     if args.device:
         changes["device"] = args.device
     if args.pretrained:
         changes["pretrained"] = args.pretrained
-    flagged = setting_from_flags(args.dtype, args.channels_last, args.compile, args.backend)
+    flagged = setting_from_flags(args.dtype or "fp32", args.channels_last, args.compile, args.backend)
     settings = ((flagged,) if flagged is not None else ()) + ((fast_setting(),) if args.fast else ())
-    if settings:
+    if settings or args.dtype == "fp32":
         changes["settings"] = settings
-        changes["models"] = tuple(replace(m, settings=None) for m in suite.models)
+        changes["models"] = tuple(replace(m, settings=None) for m in changes.get("models", suite.models))
     q: QualitySpec = suite.quality
     if args.quality is not None or args.max_images or args.metrics:
         q = replace(q, enabled=q.enabled if args.quality is None else args.quality,
@@ -119,10 +131,12 @@ def _suite_for(args: argparse.Namespace):
 
 
 def _check_task(task: str) -> None:
-    """An unknown --task fails naming the catalog's tasks."""
+    """An unknown --task fails naming the catalog's tasks; a family or alias (``sr``) is fine, as for ``zoo list``."""
     tasks = sorted({get_entry(name).task for name in list_models()})
-    if task not in tasks:
-        raise SuiteError(f"--task: unknown task {task!r} (known: {', '.join(tasks)})")
+    if not matching_tasks(task, tasks):
+        aliases = ", ".join(f"{k} = {v}" for k, v in TASK_ALIASES.items())
+        raise SuiteError(f"--task: unknown task {task!r} (known: {', '.join(tasks)}; a family such as 'translation' "
+                         f"also works; aliases: {aliases})")
 
 
 def _check_metrics(suite) -> None:
@@ -136,17 +150,16 @@ def _check_metrics(suite) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    _check_out(Path(args.out or args.report_only or DEFAULT_OUT))
-    if args.data:
-
-        for name, _ in args.data:  # an unknown NAME fails here, not silently ignored after the run
-            check_data_name(name, what="--data")
+    out = Path(args.out or args.report_only or DEFAULT_OUT)
+    if not (args.report_only and out == Path(args.report_only)):  # --report-only rewrites its own folder
+        check_out_folder(out, overwrite=args.overwrite)
+    for name, _ in args.data:  # an unknown NAME fails here, not silently ignored after the run
+        check_data_name(name, what="--data")
     micro = [row for path in args.micro_json for row in read_micro_json(path)]
     if args.report_only:
         report = read_report(args.report_only)
         if micro:
             report["micro"] = micro
-        out = Path(args.out or args.report_only)
         if args.baseline:
             _apply_baseline(report, args.baseline, compare_reports, read_report)
         write_report(report, out)
@@ -157,6 +170,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     suite = _suite_for(args)
     _check_metrics(suite)
+    check_quality_data(suite, dict(args.data), args.quality)  # a wrong folder fails before any model runs
     baseline = read_report(args.baseline) if args.baseline else None  # a bad baseline fails before the run
 
     device = resolve_device(suite.device)
@@ -171,8 +185,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report["micro"] = micro
     if baseline is not None:
         report["baseline"] = str(args.baseline)
+        report["baseline_noisy"] = bool((baseline.get("noise") or {}).get("noisy"))
         report["comparison"] = compare_reports(report, baseline, suite.thresholds)
-    out = Path(args.out or DEFAULT_OUT)
     write_report(report, out)
     if args.csv:
 
@@ -184,6 +198,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     failed, measured = len(status["failed"]), status["measured"]
     print(f"wrote {out}/report.html, report.md, report.json, speed.csv"
           + (", quality.csv" if report["quality"] else "") + f" ({measured} models, {status['seconds']} s)")
+    random = status.get("random_weights") or []
+    if random:
+        print(f"{len(random)} of {measured} models ran with random weights (speed only, no quality): {', '.join(random)}")
+    noise = report["noise"]
+    if noise["noisy"]:
+        print(f"NOISY RUN: {'; '.join(noise['reasons'])}: rerun on a quiet machine before trusting the speed numbers")
     if baseline is not None:
         _print_comparison(report, args.baseline)
     if failed:
@@ -192,31 +212,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 130
     if measured and failed == measured:
         return 1
+    if args.strict_noise and noise["noisy"]:
+        return NOISY_EXIT
     return _regression_status(report, args)
 
 
 def _print_comparison(report, baseline) -> None:
-    """The baseline comparison in a few lines: how many rows matched, and every flagged regression."""
+    """The baseline comparison in a few lines: how many rows matched, every flagged regression, and noise."""
     rows = report.get("comparison") or []
     flagged = [r for r in rows if r.get("regression")]
+    unsure = [r for r in rows if r.get("verdict") == "inconclusive"]
     if not rows:
         print(f"baseline {baseline}: 0 rows matched the baseline (no model, setting, batch, size and device "
               "in common); nothing compared")
         return
-    print(f"baseline {baseline}: {len(rows)} rows matched, {len(flagged)} regression(s)" + "".join(
-        f"\n  REGRESSION {r.get('model')} {r.get('what')}: {r.get('reason')}" for r in flagged))
-
-
-def _check_out(out: Path) -> None:
-    """The report folder must be a folder (or not exist yet): checked before anything is measured."""
-    if out.exists() and not out.is_dir():
-        raise SuiteError(f"--out {out}: exists and is not a folder (give a folder for the report)")
+    noisy = [w for w, flag in (("this run", (report.get("noise") or {}).get("noisy")),
+                               ("the baseline", report.get("baseline_noisy"))) if flag]
+    print(f"baseline {baseline}: {len(rows)} rows matched, {len(flagged)} regression(s)"
+          + (f", {len(unsure)} inconclusive ({' and '.join(noisy)} noisy)" if unsure or noisy else "") + "".join(
+              f"\n  REGRESSION {r.get('model')} {r.get('what')}: {r.get('reason')}" for r in flagged))
 
 
 def _apply_baseline(report, baseline_dir, compare_reports, read_report) -> None:
-    thresholds = report.get("suite", {}).get("thresholds") or Suite.__dataclass_fields__["thresholds"].default_factory()
+    thresholds = {**DEFAULT_THRESHOLDS, **(report.get("suite", {}).get("thresholds") or {})}
+    baseline = read_report(baseline_dir)
     report["baseline"] = str(baseline_dir)
-    report["comparison"] = compare_reports(report, read_report(baseline_dir), thresholds)
+    report["baseline_noisy"] = bool((baseline.get("noise") or {}).get("noisy"))
+    report["comparison"] = compare_reports(report, baseline, thresholds)
 
 
 def _regression_status(report, args: argparse.Namespace) -> int:

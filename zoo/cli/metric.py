@@ -14,6 +14,8 @@ from typing import Any
 from zoo.metrics import api
 
 FLAVOURS = ("clean", "pytorch-fid")
+#: the named PSNR/SSIM conventions of zoo.metrics.psnr_ssim.PROTOCOLS (listed here: that module imports numpy)
+PROTOCOLS = ("sr-y", "sr-rgb", "plain")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -85,8 +87,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"mean {name.upper()} over same-named images of DIR_A and DIR_B")
         p.add_argument("dir_a")
         p.add_argument("dir_b")
-        p.add_argument("--crop-border", type=int, default=0, help="pixels removed on each side (SR: the scale)")
-        p.add_argument("--y-channel", action="store_true", help="compare the Y of MATLAB's rgb2ycbcr only")
+        p.add_argument("--protocol", choices=PROTOCOLS,
+                       help="a named convention: sr-y (Y, scale pixels cropped: the SR papers), sr-rgb (RGB, scale "
+                            "pixels cropped: BasicSR/mmagic), plain; with --scale")
+        p.add_argument("--scale", type=int, help="the SR scale of --protocol sr-y / sr-rgb (the pixels cropped)")
+        p.add_argument("--crop-border", type=int, default=None, help="pixels removed on each side (default 0)")
+        p.add_argument("--y-channel", action="store_true", default=None, help="compare the Y of MATLAB's rgb2ycbcr only")
         _add_output(p)
 
     p = sub.add_parser("fid-stats", help="precompute FID reference statistics of DIR into an .npz")
@@ -193,6 +199,6 @@ def _run(args: argparse.Namespace) -> int:
                              workers=args.workers, offline=True if args.offline else None)
     else:
         result = api.compute(command, args.dir_a, args.dir_b, crop_border=args.crop_border,
-                             test_y_channel=args.y_channel)
+                             test_y_channel=args.y_channel, protocol=args.protocol, scale=args.scale)
     _print_result(result, args)
     return 0

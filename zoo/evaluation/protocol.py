@@ -111,8 +111,10 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", str(text).lower()).strip()
 
 
-def published_value(entry: "Entry", metric: str, protocol: Protocol) -> tuple[float | None, str | None]:
-    """The entry's catalog value for ``metric`` on the protocol's dataset (and scale), with its source."""
+def published_value(entry: "Entry", metric: str, protocol: Protocol,
+                    kind: str = "published") -> tuple[float | None, str | None]:
+    """The entry's catalog value of ``kind`` (``published``: from a paper or official repository;
+    ``recorded``: measured by this project) for ``metric`` on the protocol's dataset (and scale), with its source."""
     want = {_norm(protocol.dataset).split(" ")[0]}
     try:  # a dataset published under another name (options folder/aliases: cyclegan-facades -> facades)
         options = get_dataset(protocol.dataset).options
@@ -122,7 +124,7 @@ def published_value(entry: "Entry", metric: str, protocol: Protocol) -> tuple[fl
     except (UnknownNameError, ZooError):
         pass
     for item in entry.metrics:
-        if str(item.get("metric", "")).lower() != metric.lower():
+        if str(item.get("metric", "")).lower() != metric.lower() or metric_kind(item) != kind:
             continue
         words = _norm(item.get("dataset", "")).split(" ")
         if not words or words[0] not in want:
@@ -134,6 +136,11 @@ def published_value(entry: "Entry", metric: str, protocol: Protocol) -> tuple[fl
         except (TypeError, ValueError):
             continue
     return None, None
+
+
+def metric_kind(item: Mapping[str, Any]) -> str:
+    """A catalog metric's kind; one without ``kind`` is ``recorded`` (an outside reference must say so)."""
+    return str(item.get("kind") or "recorded")
 
 
 def metric_label(metric: str, proto: Protocol) -> str:

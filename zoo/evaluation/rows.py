@@ -58,12 +58,14 @@ class EvaluationContext:
 def make_row(entry: "Entry", proto: Protocol, metric: str, value: float | None, *, flavour: str, n: int,
              status: str = "ok", dataset_label: str | None = None) -> dict[str, Any]:
     published, source = published_value(entry, metric, proto)
-    delta = None
-    if published is not None and value is not None and math.isfinite(value):
-        delta = value - published
+    recorded, recorded_source = published_value(entry, metric, proto, kind="recorded")
+    finite = value is not None and math.isfinite(value)
     return {"model": entry.name, "task": entry.task, "dataset": dataset_label or proto.dataset, "metric": metric,
             "value": value, "flavour": flavour, "protocol": proto.describe(), "n_images": n, "status": status,
-            "published": published, "delta": delta, "published_source": source}
+            "published": published, "delta": value - published if finite and published is not None else None,
+            "published_source": source, "recorded": recorded,
+            "vs_recorded": value - recorded if finite and recorded is not None else None,
+            "recorded_source": recorded_source}
 
 
 def unavailable_status(exc: BaseException) -> str:
@@ -126,5 +128,5 @@ def drop_subset_deltas(rows: list[dict[str, Any]], full: int) -> None:
     for row in rows:
         n = row.get("n_images")
         if isinstance(n, int) and 0 < n < full:
-            row["delta"] = None
+            row["delta"] = row["vs_recorded"] = None
             row["subset_of"] = full

@@ -157,7 +157,8 @@ def compute(name: str, a: str | os.PathLike[str], b: str | os.PathLike[str], **o
     (fp32 | bf16), ``compare_reference``, ``weights`` (explicit Inception file), ``batch_size``, ``workers``,
     ``offline``; fid also ``reference_name`` (cache b's statistics under this dataset name; b may be an
     .npz); kid ``subsets``, ``subset_size``, ``seed``. lpips: ``net``, ``version``, ``backbone_weights``,
-    ``device``, ``batch_size``, ``workers``. psnr/ssim: ``crop_border``, ``test_y_channel``.
+    ``device``, ``batch_size``, ``workers``. psnr/ssim: ``crop_border``, ``test_y_channel``, or a named
+    ``protocol`` (``sr-y``, ``sr-rgb``, ``plain``) with ``scale``.
     Missing weights raise :class:`zoo.errors.WeightsUnavailableError` naming the file and URL.
     """
     from zoo.metrics.dinov2 import fd_dinov2_folders  # heavy

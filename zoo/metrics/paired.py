@@ -95,9 +95,12 @@ def lpips_folders(folder_a, folder_b, *, net: str = "alex", version: str = "0.1"
     return result
 
 
-def pixel_folders(name: str, folder_a, folder_b, *, crop_border: int = 0, test_y_channel: bool = False) -> MetricResult:
-    """Mean PSNR or SSIM (SR-paper conventions of :mod:`zoo.metrics.psnr_ssim`) over same-named images."""
+def pixel_folders(name: str, folder_a, folder_b, *, crop_border: int | None = None, test_y_channel: bool | None = None,
+                  protocol: str | None = None, scale: int | None = None) -> MetricResult:
+    """Mean PSNR or SSIM (SR-paper conventions of :mod:`zoo.metrics.psnr_ssim`) over same-named images; a named
+    ``protocol`` at ``scale`` (``sr-y``, 4) sets the crop and channel as :func:`psnr_ssim.psnr` does."""
     fn = {"psnr": psnr_ssim.psnr, "ssim": psnr_ssim.ssim}[name]
+    crop_border, test_y_channel = psnr_ssim.protocol_options(protocol, scale, crop_border, test_y_channel)
     per_image = {}
     for a, b in pair_by_stem(folder_a, folder_b):
         x, y = decode_rgb_uint8(a), decode_rgb_uint8(b)
@@ -108,7 +111,8 @@ def pixel_folders(name: str, folder_a, folder_b, *, crop_border: int = 0, test_y
                                input_order="CHW")
     values = np.array(list(per_image.values()), dtype=np.float64)
     finite = values[np.isfinite(values)]
-    details = {"n": len(values), "crop_border": crop_border, "y_channel": test_y_channel,
+    details = {"n": len(values), "protocol": protocol, "scale": scale, "crop_border": crop_border,
+               "y_channel": test_y_channel,
                "identical_pairs": int(len(values) - len(finite)), "folder_a": str(folder_a),
                "folder_b": str(folder_b), "per_image": per_image}
     mean = float(values.mean()) if len(finite) == len(values) else (float(finite.mean()) if len(finite) else math.inf)

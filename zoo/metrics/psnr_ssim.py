@@ -8,6 +8,8 @@ Conventions, chosen so that numbers are comparable with published tables:
 * ``crop_border`` pixels are removed on every side first (SR papers crop ``scale`` pixels);
 * ``test_y_channel=True`` compares only the luma of MATLAB's ``rgb2ycbcr`` (BT.601, studio range
   16..235), kept as an unrounded float, as BasicSR's ``to_y_channel`` does;
+* named protocols (:data:`PROTOCOLS`) fix the crop and channel from a scale: ``protocol="sr-y", scale=4``
+  is what the SR papers' tables use (Y, 4 pixels cropped), the same in Python and ``zoo metric``;
 * SSIM uses an 11 x 11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255, only the
   'valid' part of the filtered maps (no padding), population (not sample) covariances, and the
   mean over channels for colour images (Wang et al. 2004, as in BasicSR's ``calculate_ssim``).
@@ -120,8 +122,43 @@ def quantize_uint8(img: Any, value_range: Sequence[float] = (0.0, 1.0)) -> np.nd
     return np.rint(arr).astype(np.uint8)
 
 
-def _prepare(img1: Any, img2: Any, crop_border: int, test_y_channel: bool, input_order: str,
-             data_range: float | None) -> tuple[np.ndarray, np.ndarray]:
+#: named conventions: ``sr-*`` crop ``scale`` pixels from every side (the SR papers' and model zoos' rule)
+PROTOCOLS = {
+    "sr-y": "the Y of MATLAB rgb2ycbcr, scale pixels cropped (SR papers: SRCNN, VDSR, SRGAN, ESRGAN READMEs)",
+    "sr-rgb": "RGB, scale pixels cropped (the BasicSR and mmagic model zoos)",
+    "plain": "RGB, nothing cropped",
+}
+
+
+def protocol_options(protocol: str | None = None, scale: int | None = None, crop_border: int | None = None,
+                     test_y_channel: bool | None = None) -> tuple[int, bool]:
+    """(crop_border, test_y_channel) for a named protocol at ``scale``, or the explicit values (default 0, False).
+
+    An explicit value that contradicts the protocol is an error naming both, not a silent override.
+    """
+    if protocol is None:
+        if scale is not None:
+            raise ValueError(f"scale={scale} needs a protocol (sr-y or sr-rgb) to say what it crops")
+        return int(crop_border or 0), bool(test_y_channel)
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r} (known: {', '.join(PROTOCOLS)})")
+    if protocol.startswith("sr-"):
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+            raise ValueError(f"protocol {protocol} needs the SR scale (an integer >= 1), got {scale!r}")
+        wanted = (scale, protocol == "sr-y")
+    else:
+        wanted = (0, False)
+    for name, given, value in (("crop_border", crop_border, wanted[0]), ("y_channel", test_y_channel, wanted[1])):
+        if given is not None and given != value:
+            raise ValueError(f"{name}={given!r} contradicts protocol {protocol}"
+                             + (f" at scale {scale}" if scale else "") + f" ({name}={value!r})")
+    return wanted
+
+
+def _prepare(img1: Any, img2: Any, crop_border: int | None, test_y_channel: bool | None, input_order: str,
+             data_range: float | None, protocol: str | None = None,
+             scale: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    crop_border, test_y_channel = protocol_options(protocol, scale, crop_border, test_y_channel)
     a, b = _as_array(img1, input_order), _as_array(img2, input_order)
     if a.shape != b.shape:
         raise ImageInputError(f"images have different shapes: {a.shape} vs {b.shape}")
@@ -142,10 +179,12 @@ def _prepare(img1: Any, img2: Any, crop_border: int, test_y_channel: bool, input
     return a, b
 
 
-def psnr(img1: Any, img2: Any, crop_border: int = 0, test_y_channel: bool = False, input_order: str = "HWC",
-         data_range: float | None = None) -> float:
-    """Peak signal-to-noise ratio in dB on the 0..255 scale (``inf`` for identical images)."""
-    a, b = _prepare(img1, img2, crop_border, test_y_channel, input_order, data_range)
+def psnr(img1: Any, img2: Any, crop_border: int | None = None, test_y_channel: bool | None = None,
+         input_order: str = "HWC", data_range: float | None = None, *, protocol: str | None = None,
+         scale: int | None = None) -> float:
+    """Peak signal-to-noise ratio in dB on the 0..255 scale (``inf`` for identical images); ``protocol`` and
+    ``scale`` name a convention of :data:`PROTOCOLS` instead of ``crop_border`` / ``test_y_channel``."""
+    a, b = _prepare(img1, img2, crop_border, test_y_channel, input_order, data_range, protocol, scale)
     mse = float(np.mean((a - b) ** 2))
     if mse == 0.0:
         return float("inf")
@@ -178,10 +217,12 @@ def _ssim_channel(a: np.ndarray, b: np.ndarray, taps: np.ndarray) -> float:
     return float(ssim_map.mean())
 
 
-def ssim(img1: Any, img2: Any, crop_border: int = 0, test_y_channel: bool = False, input_order: str = "HWC",
-         data_range: float | None = None) -> float:
-    """Structural similarity (Wang et al. 2004) with the conventions in the module docstring; 1.0 for identical images."""
-    a, b = _prepare(img1, img2, crop_border, test_y_channel, input_order, data_range)
+def ssim(img1: Any, img2: Any, crop_border: int | None = None, test_y_channel: bool | None = None,
+         input_order: str = "HWC", data_range: float | None = None, *, protocol: str | None = None,
+         scale: int | None = None) -> float:
+    """Structural similarity (Wang et al. 2004) with the conventions in the module docstring; 1.0 for identical
+    images. ``protocol`` and ``scale`` as for :func:`psnr`."""
+    a, b = _prepare(img1, img2, crop_border, test_y_channel, input_order, data_range, protocol, scale)
     if min(a.shape[:2]) < SSIM_WINDOW:
         raise ImageInputError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels after cropping, "
                               f"got {a.shape[0]}x{a.shape[1]}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -199,6 +200,50 @@ def _parse_weight(where: _Where, index: int, data: Any) -> WeightSpec:
                       license=data.get("license"), description=data.get("description"))
 
 
+#: kinds of catalog metrics: an outside reference, or a number this project measured itself
+METRIC_KINDS = ("published", "recorded")
+#: top-level folders of this repository: a source path starting with one is this project's own measurement
+REPOSITORY_FOLDERS = ("benchmarks", "zoo", "plugins", "tests", "examples", "docs", "scripts", ".ci")
+_REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def repository_path_in(source: str) -> str | None:
+    """The first word of ``source`` that is a path inside this repository (``benchmarks/sr_quality.py``), else None.
+
+    A word counts when it starts with one of :data:`REPOSITORY_FOLDERS` or names a file that exists under the
+    repository root; URLs and another project's paths (``open-mmlab/mmagic configs/cyclegan/README.md``) do not.
+    """
+    for word in re.split(r"[\s;,()\[\]'\"`]+", source):
+        word = word.strip().rstrip(".:")
+        if not word or "://" in word or "/" not in word and not word.endswith((".py", ".yaml")):
+            continue
+        if word.lstrip("./").split("/", 1)[0] in REPOSITORY_FOLDERS or (_REPOSITORY / word).is_file():
+            return word
+    return None
+
+
+def _check_metric(where: _Where, i: int, m: Any) -> None:
+    """A metric has ``metric`` and ``value``; ``kind: published`` needs a source outside this repository."""
+    _expect(where, f"metrics[{i}]", m, dict, "a mapping")
+    for req in ("metric", "value"):
+        if req not in m:
+            raise where.missing(f"metrics[{i}].{req}")
+    kind = m.get("kind", "recorded")
+    if kind not in METRIC_KINDS:
+        raise where.fail(f"metrics[{i}].kind", f"expected {' or '.join(METRIC_KINDS)}, got {kind!r}")
+    if kind != "published":
+        return
+    what = f"{m['metric']}" + (f" on {m['dataset']}" if m.get("dataset") else "")
+    source = m.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise where.fail(f"metrics[{i}].source", f"published metric {what} names no source (a paper and table, "
+                         "or an official repository or model card and its section)")
+    inside = repository_path_in(source)
+    if inside is not None:
+        raise where.fail(f"metrics[{i}].source", f"published metric {what} cites {source!r}, a path inside this "
+                         f"repository ({inside}): a number measured here is 'kind: recorded', not published")
+
+
 def _parse_processing(where: _Where, data: Any) -> Processing:
     if data is None:
         return Processing()
@@ -259,10 +304,7 @@ def parse_entry(data: Any, source: str, provider: str = "", index: int | None = 
     metrics = data.get("metrics") or []
     _expect(where, "metrics", metrics, list, "a list of mappings")
     for i, m in enumerate(metrics):
-        _expect(where, f"metrics[{i}]", m, dict, "a mapping")
-        for req in ("metric", "value"):
-            if req not in m:
-                raise where.missing(f"metrics[{i}].{req}")
+        _check_metric(where, i, m)
     for key in ("description", "dataset", "license", "recipe"):
         if data.get(key) is not None:
             _expect(where, key, data[key], str, "a string")
@@ -344,7 +386,10 @@ _FIELD_DOCS: dict[str, dict[str, str]] = {
         "description": "free text shown by `zoo info`",
         "paper": "mapping, e.g. `{title: ..., url: ...}`",
         "dataset": "name of the dataset the weights were trained on",
-        "metrics": "list of `{metric: NAME, value: NUMBER, ...}` (published or measured numbers)",
+        "metrics": "list of `{metric: NAME, value: NUMBER, kind: published|recorded, dataset: ..., protocol: ..., "
+                   "source: ...}`. `published`: from a paper, an official repository or model card (`source` names "
+                   "it: title + table, or URL + section; never a path inside this repository); `recorded` (the "
+                   "default): measured by this project (`source` names the command and commit)",
         "license": "license of the weights",
         "tags": "list of strings",
         "recipe": "name of the registered training recipe the weights were made with (`zoo train NAME` starts "

@@ -1,9 +1,10 @@
 """Tiny entries for the ``zoo bench`` tests (loaded through ``ZOO_PLUGINS_DIR``, so child processes and
 torchrun ranks see them too): a same-size net, a x2 upscaler, one whose forward fails, one whose weights
-are missing, and seeded weights computed locally by a ``tinybench://`` source."""
+are missing, one whose first call is slow, and seeded weights computed locally by a ``tinybench://`` source."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -13,9 +14,10 @@ import zoo
 
 
 class TinyNet(nn.Module):
-    def __init__(self, scale: int = 1, feat: int = 8, fail: bool = False, oom_above: int = 0) -> None:
+    def __init__(self, scale: int = 1, feat: int = 8, fail: bool = False, oom_above: int = 0,
+                 first_call_s: float = 0.0) -> None:
         super().__init__()
-        self.fail, self.oom_above = fail, oom_above
+        self.fail, self.oom_above, self.first_call_s = fail, oom_above, first_call_s
         self.conv1 = nn.Conv2d(3, feat, 3, padding=1)
         self.conv2 = nn.Conv2d(feat, 3 * scale * scale, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
@@ -25,6 +27,9 @@ class TinyNet(nn.Module):
             raise RuntimeError("tiny-bench-broken fails on purpose")
         if self.oom_above and x.shape[0] > self.oom_above:
             raise RuntimeError(f"CUDA out of memory (simulated above batch {self.oom_above})")
+        if self.first_call_s and x.device.type != "meta":  # like torch.compile: the first call pays once
+            time.sleep(self.first_call_s)
+            self.first_call_s = 0.0
         return self.shuffle(self.conv2(torch.relu(self.conv1(x))))
 
 
