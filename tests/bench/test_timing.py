@@ -141,3 +141,28 @@ def test_noise_free_math_of_ranges():
     stats = base.stats()
     assert stats["images_per_s"] == pytest.approx(1 / 1.5, abs=1e-4) and stats["ips_min"] == 0.5 and stats["ips_max"] == 1
     assert math.isclose(stats["spread"], 0.5 / (1 / 1.5), rel_tol=1e-3)
+
+
+def test_short_calls_fill_min_round_s(bench, tmp_path):
+    """A sub-millisecond model gets more calls per round than ``iters``, enough to last ``min_round_s``."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text("models:\n  - tiny-bench-same\nsize: 16\nwarmup: 2\niters: 2\nrounds: 3\nmin_round_s: 0.02\n"
+                     "isolate: false\n")
+    code, _, stderr = bench("--suite", str(suite), "--dtype", "fp32", "--out", str(tmp_path / "r"))
+    row = read(tmp_path / "r")["speed"][0]
+    assert code == 0 and row["status"] == "ok", stderr
+    per_round = row["timed_calls"] // row["rounds"]
+    assert per_round > 2 and per_round * row["ms_per_image_median"] / 1000 >= 0.02 * 0.5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  - tiny-bench-same\nmin_round_s: -1\n")
+    code, _, stderr = bench("--suite", str(bad), "--out", str(tmp_path / "b"))
+    assert code == 2 and "min_round_s: expected a positive number" in stderr
+
+
+def test_calls_per_round():
+    from zoo.bench.timing import MAX_CALLS_PER_ROUND, calls_per_round
+
+    assert calls_per_round(2, 0.0, 1e-4) == 2
+    assert calls_per_round(2, 0.25, 0.5) == 2
+    assert calls_per_round(2, 0.25, 0.01) == 25
+    assert calls_per_round(2, 0.25, 1e-9) == MAX_CALLS_PER_ROUND

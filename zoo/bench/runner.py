@@ -112,7 +112,8 @@ def run_suite(suite: Suite, *, device: str, data: Mapping[str, str] | None = Non
                            batch_sizes=tuple(spec.batch_sizes or suite.batch_sizes),
                            settings=tuple(s for s in suite.settings if spec.settings is None or s.name in spec.settings),
                            device=device, pretrained=spec.pretrained or suite.pretrained, weights=spec.weights,
-                           warmup=suite.warmup, iters=suite.iters, rounds=suite.rounds, seed=suite.seed,
+                           warmup=suite.warmup, iters=suite.iters, rounds=suite.rounds,
+                           min_round_s=suite.min_round_s, seed=suite.seed,
                            peak_tflops=dict(suite.peak_tflops), isolated=use_child)
             _log(f"[{i}/{len(mine)}{f' rank {rank}' if world > 1 else ''}] {spec.name}")
             if use_child and isolate is None and not loadable_in_child(spec.name):

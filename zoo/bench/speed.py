@@ -25,7 +25,7 @@ from typing import Any
 from zoo.bench.images import grid_sample, tensor_to_pil
 from zoo.bench.machine import device_peak_tflops
 from zoo.bench.suite import BASELINE, Setting
-from zoo.bench.timing import Arm, first_call, run_rounds, speedup
+from zoo.bench.timing import Arm, calls_per_round, first_call, run_rounds, speedup, timed_calls
 from zoo.errors import ZooError
 from zoo.images.files import bundled_image
 from zoo.inference.loading import load
@@ -46,6 +46,7 @@ class ModelJob:
     warmup: int = 2
     iters: int = 2
     rounds: int = 5
+    min_round_s: float = 0.0
     seed: int = 0
     peak_tflops: dict[str, float] = field(default_factory=dict)
     isolated: bool = False
@@ -263,8 +264,8 @@ def _prepare(job: ModelJob, entry, arm: Arm, pipeline, side: int, cuda: bool) ->
                 reset_peak_rss()
             with torch.inference_mode():
                 arm.out, arm.first_s = first_call(arm.call, arm.x, cuda=cuda)
-                for _ in range(max(job.warmup - 1, 0)):
-                    arm.call(arm.x)
+                warm = timed_calls(arm.call, arm.x, max(job.warmup - 1, 0), cuda=cuda)
+            arm.iters = calls_per_round(job.iters, job.min_round_s, min(warm) if warm else arm.first_s)
             if cuda:
                 torch.cuda.synchronize()
                 arm.peak_mem_mib = round(torch.cuda.max_memory_allocated() / 2**20, 1)

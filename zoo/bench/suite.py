@@ -226,6 +226,7 @@ class Suite:
     warmup: int = 2  # calls before timing, the first of them timed on its own (``warmup_s``)
     iters: int = 2  # timed calls per round
     rounds: int = 5  # interleaved rounds: every setting runs ``iters`` calls per round, settings alternating
+    min_round_s: float = 0.0  # a setting runs more than ``iters`` calls in a round if they take less than this
     pretrained: str = "auto"  # "auto" (real weights when obtainable offline, else random), "true", "false"
     isolate: str = "auto"  # "auto" (a child process per model on the CPU), "true", "false"
     timeout_s: int = 900
@@ -237,7 +238,8 @@ class Suite:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "description": self.description, "device": self.device,
                 "seed": self.seed, "size": self.size, "batch_sizes": list(self.batch_sizes), "warmup": self.warmup,
-                "iters": self.iters, "rounds": self.rounds, "pretrained": self.pretrained, "isolate": self.isolate,
+                "iters": self.iters, "rounds": self.rounds, "min_round_s": self.min_round_s,
+                "pretrained": self.pretrained, "isolate": self.isolate,
                 "settings": [s.to_dict() for s in self.settings],
                 "models": [{k: v for k, v in vars(m).items() if v is not None} for m in self.models],
                 "quality": {"enabled": self.quality.enabled,
@@ -248,7 +250,8 @@ class Suite:
                 "peak_tflops": dict(self.peak_tflops), "thresholds": dict(self.thresholds)}
 
 
-_TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "rounds", "pretrained",
+_TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "rounds", "min_round_s",
+             "pretrained",
              "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
 _MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
                "datasets", "weights", "settings", "max_images"}
@@ -433,6 +436,7 @@ def parse_suite(text: str, source: str = "<suite>", *, catalog_names: Sequence[s
         batch_sizes=tuple(check.get(data, "batch_sizes", "", "posints", [1])),
         warmup=check.get(data, "warmup", "", "nonneg", 2), iters=check.get(data, "iters", "", "posint", 2),
         rounds=check.get(data, "rounds", "", "posint", 5),
+        min_round_s=float(check.get(data, "min_round_s", "", "number", 0.0)),
         pretrained=_tristate(check, data, "pretrained", "", "auto") or "auto",
         isolate=_tristate(check, data, "isolate", "", "auto") or "auto",
         timeout_s=check.get(data, "timeout_s", "", "posint", 900),

@@ -1,9 +1,10 @@
 """Timing one batch size of one model under every setting: interleaved rounds, medians and ranges.
 
 Each setting (the fp32 eager baseline first) gets its first call timed on its own (``warmup_s``: what a
-user waits for once; torch.compile pays here) and ``warmup - 1`` more untimed warm-up calls. Then
-``rounds`` rounds run, each timing ``iters`` calls of every setting in turn, the order reversed every other
-round, so a drift of the machine (another job, thermal throttling) hits every setting alike. A row holds
+user waits for once; torch.compile pays here) and ``warmup - 1`` more warm-up calls, whose fastest sets how
+many calls a round needs to last ``min_round_s`` (at least ``iters``). Then ``rounds`` rounds run, each timing
+those calls of every setting in turn, the order reversed every other round, so a drift of the machine
+(another job, thermal throttling) hits every setting alike. A row holds
 the median over rounds (which gives images/s, ms/image and the speedup alike), the range over rounds of
 images/s and of the per-round speedup, and a p95 of single calls only when there are enough of them.
 """
@@ -54,6 +55,18 @@ def timed_calls(fn: Callable[[Any], Any], x, iters: int, *, cuda: bool) -> list[
     return times
 
 
+#: the most calls a round gets to fill ``min_round_s``
+MAX_CALLS_PER_ROUND = 1000
+
+
+def calls_per_round(iters: int, min_round_s: float, call_s: float) -> int:
+    """``iters``, or more calls when ``iters`` calls of ``call_s`` seconds would not fill ``min_round_s``: a round of
+    a sub-millisecond model is then long enough that one scheduler hiccup does not decide its figure."""
+    if min_round_s <= 0 or call_s <= 0:
+        return iters
+    return max(iters, min(MAX_CALLS_PER_ROUND, math.ceil(min_round_s / call_s)))
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
@@ -78,6 +91,7 @@ class Arm:
     peak_mem_mib: float | None = None
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    iters: int | None = None  # timed calls per round, if not the suite's (short calls: see calls_per_round)
     round_s: list[float] = field(default_factory=list)  # seconds per image, one per round
     call_s: list[float] = field(default_factory=list)  # seconds per image, one per timed call
 
@@ -115,7 +129,7 @@ def run_rounds(arms: list[Arm], *, rounds: int, iters: int, cuda: bool,
             ready = [a for a in arms if a.error is None and a.call is not None]
             for arm in ready if r % 2 == 0 else ready[::-1]:
                 try:
-                    times = timed_calls(arm.call, arm.x, iters, cuda=cuda)  # type: ignore[arg-type]
+                    times = timed_calls(arm.call, arm.x, arm.iters or iters, cuda=cuda)  # type: ignore[arg-type]
                 except Exception as exc:  # noqa: BLE001 - the arm's row says why; the others go on
                     on_error(arm, exc)
                     continue
