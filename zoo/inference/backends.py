@@ -32,7 +32,7 @@ from torch import nn
 from zoo.errors import ZooError
 from zoo.export import DEFAULT_OPSET, export_network, read_export_metadata, state_dict_digest
 from zoo.inference.pipeline import parse_dtype
-from zoo.weights.hub import zoo_home
+from zoo.files import zoo_home
 
 if TYPE_CHECKING:
     from zoo.registry.catalog import Entry

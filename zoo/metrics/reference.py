@@ -18,7 +18,7 @@ import numpy as np
 
 from zoo.errors import ZooError
 from zoo.files import atomic_path
-from zoo.weights.hub import zoo_home
+from zoo.files import zoo_home
 
 META_KEYS = ("flavour", "dims", "precision", "weights_sha256")
 
