@@ -128,8 +128,8 @@ def render(entries: Iterable[Entry], speed: Sequence[Mapping[str, Any]], quality
              f"({machine.get('torch_threads')} threads, torch {machine.get('torch')}); machine at start: "
              f"{describe_state(noise.get('start'))}; at end: {describe_state(noise.get('end'))}.", ""]
     if noise.get("noisy"):
-        lines += [f"> **Measured on a busy machine: {'; '.join(noise.get('reasons') or [])}. Treat the speed columns "
-                  "as rough until the leaderboard is re-run on a quiet machine.**", ""]
+        lines += [f"> **Noisy run: {'; '.join(noise.get('reasons') or [])}. Treat the speed columns as rough: each "
+                  "cell's min-max says how rough (docs/benchmarks.md, 'How much to believe the speed numbers').**", ""]
     lines += ["Speed: images/s of fp32 eager at the stated input size (median of interleaved rounds, min-max in "
               "brackets) and output megapixels/s, which compares models of one task at one size. Best fast setting: "
               f"the fastest of the measured settings whose output stays within {fmt(thresholds.get('fast_max_grey', 8.0))} "
