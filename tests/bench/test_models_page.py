@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,14 @@ def test_the_committed_models_page_is_fresh():
     `python benchmarks/models_page.py`."""
     problems = sync_page(RESULTS, REPO / "docs" / "models.md", repo=REPO, check=True)
     assert problems == [], "\n".join(problems) + "\nrun: python benchmarks/models_page.py"
+
+
+def test_no_cell_names_one_size_twice():
+    """A size that rounds to an earlier one (pix2pix: 128 -> 256 px) is one measurement, shown once."""
+    for line in (REPO / "docs" / "models.md").read_text().splitlines():
+        for cell in line.split(" | ")[3:6] if line.startswith("| `") else []:
+            sizes = re.findall(r"at (\S+ px)", cell)
+            assert len(sizes) == len(set(sizes)), line
 
 
 def test_the_committed_leaderboard_covers_every_catalog_entry():

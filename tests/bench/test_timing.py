@@ -166,3 +166,15 @@ def test_calls_per_round():
     assert calls_per_round(2, 0.25, 0.5) == 2
     assert calls_per_round(2, 0.25, 0.01) == 25
     assert calls_per_round(2, 0.25, 1e-9) == MAX_CALLS_PER_ROUND
+
+
+def test_sizes_rounded_to_one_side_are_measured_once(bench, tmp_path):
+    """pix2pix's U-Net takes multiples of 256 px: a 128 px size would time the 256 px rows again under another name."""
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: rounding\ndevice: cpu\nwarmup: 1\niters: 1\nrounds: 1\npretrained: false\nsettings: []\n"
+                     "models:\n  - {name: pix2pix-facades-label2photo, size: [256, 128]}\nquality: {enabled: false}\n")
+    code, _, stderr = bench("--suite", str(suite), "--no-isolate", "--out", str(tmp_path / "out"))
+    assert code == 0, stderr
+    rows = read(tmp_path / "out")["speed"]
+    assert [(r["size"], r["setting"]) for r in rows] == [(256, "fp32-eager")]
+    assert "also the requested 128 px (inputs are rounded to a multiple of 256)" in rows[0]["note"]

@@ -64,6 +64,15 @@ def thumbnails(report: Mapping[str, Any]) -> dict[str, bytes]:
     return out
 
 
+def _first_per_size(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """One row per size, batch and setting: reports before sizes were deduplicated timed a size that rounds to
+    an earlier one (pix2pix's 128 px is its 256 px) again under the same label."""
+    kept: dict[tuple, Mapping[str, Any]] = {}
+    for row in rows:
+        kept.setdefault((row.get("size"), row.get("batch"), row.get("setting")), row)
+    return list(kept.values())
+
+
 def _speed_cell(rows: Sequence[Mapping[str, Any]]) -> str:
     eager = [r for r in rows if r.get("setting") == BASELINE.name and r.get("status") == "ok"]
     if not eager:
@@ -146,7 +155,7 @@ def render(entries: Iterable[Entry], speed: Sequence[Mapping[str, Any]], quality
         lines += [f"## {task} ({len(tasks[task])})", "", header, "|" + "---|" * 10]
         for name in tasks[task]:
             entry = catalog.get(name)
-            mine = [r for r in speed if r["model"] == name]
+            mine = _first_per_size(r for r in speed if r["model"] == name)
             first = next((r for r in mine if r.get("params_m") is not None), {})
             gflops = "; ".join(f"{fmt(r['gflops_per_image'])} at {size_label(r)}" for r in mine
                                if r.get("setting") == BASELINE.name and r.get("gflops_per_image") is not None)

@@ -363,14 +363,22 @@ def measure_model(job: ModelJob) -> dict[str, Any]:
     device_name = torch.cuda.get_device_name(torch.device(job.device)) if cuda else "cpu"
     rows: list[dict[str, Any]] = []
     samples: list[dict[str, Any]] = []
+    measured: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
     for size in job.sizes:
         sides = network_sides(entry, pipeline, size)
+        if sides in measured:  # rounded to the same side as an earlier size: its rows stand for this one too
+            for row in measured[sides]:
+                row["note"] = "; ".join(filter(None, [row.get("note"), f"also the requested {size} px (inputs are "
+                                                      f"rounded to a multiple of {entry.processing.size_multiple})"]))
+            continue
+        measured[sides] = mine = []
         gflops = count_gflops(pipeline.model, input_batch(entry, sides[1], 1, job.seed).to(job.device))
         common = {"gflops": gflops, "params_m": params_m, "weights": weights}
         for requested in job.batch_sizes:
             more, out = _measure_batch(job, entry, pipeline, requested, sides, common=common, cuda=cuda,
                                        device_name=device_name)
             rows.extend(more)
+            mine.extend(more)
             if out is not None and job.samples and not weights.startswith("random") and not samples:
                 samples.append(speed_sample(job, entry, sides[1], out))
     return {"rows": rows, "samples": samples}
