@@ -28,7 +28,7 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 import torch
@@ -49,15 +49,35 @@ STORAGE_DTYPES: dict[str, tuple[str, torch.dtype]] = {
 MODEL_CLASSES = {("vdsr", "Net"), ("vdsr", "Conv_ReLU_Block")}
 
 
+def _setstate(method: Callable[[Any, Any], None]) -> Callable[[type], type]:
+    """Attach ``__setstate__`` after ``@dataclass``: a frozen slots dataclass before Python 3.11.4 replaces the one
+    in its body with its own, which lets a pickle BUILD rewrite the fields."""
+    def attach(cls: type) -> type:
+        cls.__setstate__ = method
+        return cls
+    return attach
+
+
+def _refuse_build(what: str) -> Callable[[Any, Any], None]:
+    def __setstate__(self: Any, state: Any) -> None:
+        raise WeightsError(f"the pickle tries to modify a {what}")
+    return __setstate__
+
+
+def _ignore_parameter_state(self: Any, state: Any) -> None:
+    """PyTorch 0.3 pickles a Parameter's (requires_grad, volatile, hooks) as its state: ignored."""
+    if not isinstance(state, (tuple, dict, type(None))):
+        raise WeightsError(f"unexpected tensor state of type {type(state).__name__}")
+
+
+@_setstate(_refuse_build("storage type marker"))
 @dataclass(frozen=True, slots=True)  # no __dict__: a pickle BUILD cannot alter it
 class StorageType:
     name: str
 
-    def __setstate__(self, state: Any) -> None:
-        raise WeightsError("the pickle tries to modify a storage type marker")
 
-
-@dataclass(frozen=True, slots=True)  # no __dict__: a pickle BUILD cannot alter it
+@_setstate(_refuse_build("storage record"))
+@dataclass(frozen=True, slots=True)
 class StorageRef:
     """A storage named in the pickle; its bytes are read afterwards. ``root``/``offset``: legacy views."""
 
@@ -67,21 +87,14 @@ class StorageRef:
     root: str | None = None
     offset: int = 0
 
-    def __setstate__(self, state: Any) -> None:
-        raise WeightsError("the pickle tries to modify a storage record")
 
-
-@dataclass(frozen=True, slots=True)  # no __dict__: a pickle BUILD cannot alter it
+@_setstate(_ignore_parameter_state)
+@dataclass(frozen=True, slots=True)
 class TensorRef:
     storage: StorageRef
     offset: int
     size: tuple[int, ...]
     stride: tuple[int, ...]
-
-    def __setstate__(self, state: Any) -> None:
-        """PyTorch 0.3 pickles a Parameter's (requires_grad, volatile, hooks) as its state: ignored."""
-        if not isinstance(state, (tuple, dict, type(None))):
-            raise WeightsError(f"unexpected tensor state of type {type(state).__name__}")
 
 
 class ModuleStandIn:
