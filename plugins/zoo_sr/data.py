@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from zoo.metrics import YCBCR_MATRIX, YCBCR_OFFSET
-from zoo.training import TrainingError, item_rng, list_images
+from zoo.training import TrainingError, image_size, item_rng, list_images
 
 from .imresize import imresize
 
@@ -53,6 +53,14 @@ def _read(path: Path) -> np.ndarray:
             return np.asarray(img.convert("RGB"))
     except OSError as exc:
         raise TrainingError(f"cannot read image {path}: {exc}") from None
+
+
+def check_pair(hr: Path, lr: Path, scale: int) -> None:
+    """HR must be ``scale`` x LR, up to the ``scale - 1`` pixels a modcrop removes (BasicSR's scale check)."""
+    (hw, hh), (lw, lh) = image_size(hr), image_size(lr)
+    if hw // scale != lw or hh // scale != lh:
+        raise TrainingError(f"SR pairs: {hr} ({hw}x{hh}) is not {scale}x {lr} ({lw}x{lh}); expected HR of "
+                            f"{lw * scale}x{lh * scale} (up to {scale - 1} px more) for scale {scale}")
 
 
 def find_pairs(root: Path) -> list[tuple[Path, Path]] | None:
@@ -114,6 +122,13 @@ class SRDataset(torch.utils.data.Dataset):
         self.pairs = find_pairs(root) if root.is_dir() else None
         self.files = [h for h, _ in self.pairs] if self.pairs else list_images(root, "SR training data (HR images)")
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for index, hr in enumerate(self.files):  # headers only: every bad file is found before the run starts
+            if self.pairs:
+                check_pair(hr, self.pairs[index][1], scale)
+            w, h = image_size(hr)
+            if min(w, h) // scale < patch_size // scale:
+                raise TrainingError(f"{hr}: {w}x{h} is smaller than the patch (patch_size {patch_size}); use a "
+                                    f"smaller patch_size or larger images")
 
     def __len__(self) -> int:
         return len(self.files) * self.repeat
@@ -124,8 +139,6 @@ class SRDataset(torch.utils.data.Dataset):
             if self.pairs:
                 hr, lr = _read(self.pairs[index][0]), _read(self.pairs[index][1])
                 hr = hr[: lr.shape[0] * self.scale, : lr.shape[1] * self.scale]
-                if hr.shape[0] != lr.shape[0] * self.scale or hr.shape[1] != lr.shape[1] * self.scale:
-                    raise TrainingError(f"{self.pairs[index][0]} is not {self.scale}x {self.pairs[index][1]}")
             else:
                 hr = modcrop(_read(self.files[index]), self.scale)
                 lr = imresize(hr, 1.0 / self.scale) if self.degradation == "bicubic" else hr[:: self.scale, :: self.scale]
@@ -228,6 +241,7 @@ def validation_pairs(root: str | Path, scale: int) -> list[tuple[str, np.ndarray
     out = []
     if pairs:
         for h, low in pairs:
+            check_pair(h, low, scale)
             hr, lr = _read(h), _read(low)
             out.append((h.stem, hr[: lr.shape[0] * scale, : lr.shape[1] * scale], lr))
     else:

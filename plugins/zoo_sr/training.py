@@ -141,6 +141,7 @@ class SRTrainer(Trainer):
             generator = factory(**self.arch_kwargs)
         except TypeError as exc:
             raise TrainingError(f"option 'kwargs': architecture {self.arch!r} rejected {self.arch_kwargs}: {exc}") from None
+        self.check_network_scale(generator)
         if self.pretrained:
             load_pretrained(self, generator)
         models: dict[str, nn.Module] = {"generator": generator}
@@ -151,6 +152,21 @@ class SRTrainer(Trainer):
             dfactory = components("architecture").get(self.config["discriminator"]).load("factory")
             models["discriminator"] = dfactory(**self.config["discriminator_kwargs"])
         return models
+
+    def check_network_scale(self, generator: nn.Module) -> None:
+        """The network must upscale by the run's scale: otherwise the first loss call fails on mismatched shapes
+        (or, with a smaller network output, trains on the wrong pixels)."""
+        multiple = self.entry.processing.size_multiple if self.entry is not None else 1
+        side = -(-8 // multiple) * multiple
+        want = side if self.pre_upsample else side * self.scale()
+        was_training = generator.training
+        with torch.no_grad():
+            got = tuple(generator.eval()(torch.zeros(1, 1 if self.channels == "y" else 3, side, side)).shape[-2:])
+        generator.train(was_training)
+        if got != (want, want):
+            where = f"entry {self.entry.name!r}'s processing.scale" if self.entry is not None else "option 'scale'"
+            raise TrainingError(f"{self.arch} gives {got[0]}x{got[1]} for a {side}x{side} input, but the run trains "
+                                f"x{self.scale()} ({where}): fix the scale, or the architecture's scale kwargs")
 
     def _perceptual(self) -> nn.Module:
         """The perceptual loss; unreachable backbone weights name the option that sets them (``--weights`` on

@@ -62,3 +62,28 @@ def test_suffix_with_its_own_separator(tmp_path: Path, suffix: str, name: str) -
     (src / "amber.jpg").write_bytes(b"")
     pairs = plan_outputs([str(src / "amber.jpg")], tmp_path / "out", suffix=suffix)
     assert pairs[0][1].name == name
+
+
+def test_a_plugin_with_no_hooks_is_disabled_and_named(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A wrong entry-point target or a loose file without hooks used to list as "ok" and pass its check."""
+    from zoo.cli import main
+
+    (tmp_path / "nohooks.py").write_text("x = 1\n")
+    monkeypatch.setenv("ZOO_PLUGINS_DIR", str(tmp_path))
+    monkeypatch.setattr("zoo.registry.manager._manager", None)  # the CLI's manager is made here, and dropped after
+    with pytest.warns(ZooPluginWarning, match=r"'dir:nohooks' is disabled: it implements no zoo hook: .*nohooks.py "
+                                              r"has no @zoo.hookimpl function"):
+        manager = ZooPluginManager()
+    assert "dir:nohooks" in manager.load_errors
+    with pytest.warns(ZooPluginWarning):
+        assert main(["plugins", "check", "dir:nohooks"]) == 1
+    assert "it implements no zoo hook" in capsys.readouterr().err
+
+
+def test_zoo_plugins_says_when_plugins_dir_is_not_a_folder(tmp_path: Path, monkeypatch, capsys) -> None:
+    from zoo.cli import main
+
+    monkeypatch.setenv("ZOO_PLUGINS_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setattr("zoo.registry.manager._manager", None)
+    with pytest.warns(ZooPluginWarning, match="ZOO_PLUGINS_DIR: .*nowhere is not a folder"):
+        assert main(["plugins"]) == 0

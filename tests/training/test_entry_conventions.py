@@ -5,6 +5,8 @@ SR models beat bicubic on the test image. Losses are registered functions or cla
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +150,11 @@ def test_a_loss_returning_one_value_per_image_stops_training_in_one_line(plugin,
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
     assert err.startswith("zoo train: error: loss 'range_per_image_l1' (plugin 'range-plugin') returned a tensor of "
                           "shape [2]")
+    record = json.loads((tmp_path / "r" / "run.json").read_text())  # the run says it failed, not "running"
+    assert record["status"] == "failed" and "returned a tensor of shape [2]" in record["history"][-1]["error"]
+    assert "zoo train: failed at step 0: " in (tmp_path / "r" / "train.log").read_text()
+    assert main(["runs", "show", str(tmp_path / "r")]) == 0
+    assert "failed at step 0" in capsys.readouterr().out
 
 
 def test_unknown_loss_names_the_option(plugin, tmp_path, capsys) -> None:
@@ -189,3 +196,22 @@ def test_losses_are_checked_once_at_their_first_call(factory, message, register_
         loss(pred, torch.rand(2, 3, 4, 4))
     if factory is _NaNLoss:  # checked once: later calls are the loop's business (its non-finite stop)
         assert torch.isnan(loss(pred, torch.rand(2, 3, 4, 4)))
+
+
+def test_an_entry_whose_scale_disagrees_with_its_network_fails_before_the_run(register_plugin, tmp_path,
+                                                                             capsys) -> None:
+    """`scale: 3` on an x2 network: named at the start (as `zoo run` names it), not as a loss shape error."""
+    catalog = tmp_path / "range_catalog.yaml"
+    wrong = {"name": "range255-sr-x3", "task": "super-resolution",
+             "architecture": {"name": "range_edsr", "kwargs": {"scale": 2, "num_feat": 8, "num_block": 1}},
+             "processing": {"value_range": [0, 255], "scale": 3}}
+    catalog.write_text(yaml.safe_dump({"entries": [wrong]}, sort_keys=False), encoding="utf-8")
+    register_plugin(range_plugin.RangePlugin(catalog), name=range_plugin.NAME)
+    data = synthetic_images(tmp_path / "hr")
+    code = main(["train", "range255-sr-x3", "--from-scratch", "--data", str(data), "--out", str(tmp_path / "r"),
+                 "patch_size=24", "batch_size=2", "progress=false", "threads=1", "steps=1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert ("range_edsr gives 16x16 for a 8x8 input, but the run trains x3 (entry 'range255-sr-x3''s "
+            "processing.scale)") in err
+    assert not (tmp_path / "r").exists()

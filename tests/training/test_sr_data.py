@@ -59,3 +59,41 @@ def test_luma_channel_and_degradation(shared_dir: Path, tmp_path: Path) -> None:
     assert not np.array_equal(out, other)
     item = SRDataset(tmp_path, scale=4, patch_size=48, degradation="realesrgan")[(0, 0)]
     assert item["lr"].shape == (3, 12, 12) and item["hr"].shape == (3, 48, 48)
+
+
+def _pair(root: Path, hr: tuple[int, int], lr: tuple[int, int]) -> Path:
+    for sub, size in (("HR", hr), ("LR", lr)):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size).save(root / sub / "0.png")
+    return root
+
+
+@pytest.mark.parametrize("hr, lr, ok", [((64, 64), (32, 32), True), ((65, 65), (32, 32), True),
+                                        ((64, 64), (20, 20), False), ((64, 64), (40, 40), False)])
+def test_pairs_at_another_scale_are_refused_before_training(tmp_path: Path, hr, lr, ok) -> None:
+    """HR must be 2x LR (a modcrop's remainder allowed): a 3.2x pair used to train on a corner, silently."""
+    from zoo.training import TrainingError
+    from zoo_sr.data import validation_pairs
+
+    root = _pair(tmp_path / "pairs", hr, lr)
+    if ok:
+        assert len(SRDataset(root, scale=2, patch_size=16)) == 1 and len(validation_pairs(root, 2)) == 1
+        return
+    message = rf"HR/0.png \({hr[0]}x{hr[1]}\) is not 2x .*LR/0.png \({lr[0]}x{lr[1]}\)"
+    with pytest.raises(TrainingError, match=message):
+        SRDataset(root, scale=2, patch_size=16)
+    with pytest.raises(TrainingError, match=message):
+        validation_pairs(root, 2)
+
+
+def test_unreadable_images_and_small_images_are_found_before_training(tmp_path: Path) -> None:
+    from zoo.training import TrainingError
+
+    (tmp_path / "hr").mkdir()
+    Image.new("RGB", (40, 40)).save(tmp_path / "hr" / "a.png")
+    (tmp_path / "hr" / "b.png").write_text("not an image")
+    with pytest.raises(TrainingError, match=r"cannot read image .*b\.png"):
+        SRDataset(tmp_path / "hr", scale=2, patch_size=16)
+    (tmp_path / "hr" / "b.png").unlink()
+    with pytest.raises(TrainingError, match=r"a\.png: 40x40 is smaller than the patch \(patch_size 64\)"):
+        SRDataset(tmp_path / "hr", scale=2, patch_size=64)

@@ -44,6 +44,22 @@ def test_a_runs_config_reruns_it_with_identical_weights_and_its_own_name(sr_data
 
 
 @pytest.mark.shared
+def test_config_and_resume_work_from_another_working_folder(sr_data: Path, tmp_path: Path, monkeypatch) -> None:
+    """Relative data/val_data are stored absolute: the run's config.yaml and --resume work from anywhere."""
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    work.mkdir()
+    (work / "data").symlink_to(sr_data)
+    monkeypatch.chdir(work)
+    assert _train("--data", "data", "--out", "run", *TINY, "val_data=data", "val_max_images=1") == 0
+    config = yaml.safe_load((work / "run" / "config.yaml").read_text())
+    assert config["data"] == str(work / "data") and config["options"]["val_data"] == str(work / "data")
+    monkeypatch.chdir(elsewhere)
+    assert _train("--config", str(work / "run" / "config.yaml"), "--out", "again") == 0
+    assert _train("--out", str(work / "run"), "--resume", "steps=3") == 0
+
+
+@pytest.mark.shared
 @pytest.mark.parametrize("change, message", [
     (["batch_size=4"], r"batch_size 2 -> 4: resuming with changed batch_size would not continue"),
     (["kwargs={num_feat: 16, num_feat2: 4}"], r"kwargs \{'num_feat': 8, 'num_feat2': 4\} -> \{'num_feat': 16"),

@@ -16,9 +16,12 @@ from zoo.registry import ZooPluginWarning, get_manager
 def cmd_plugins(args: argparse.Namespace) -> int:
     if getattr(args, "plugins_action", None) == "check":
         return _check(args)
-    with warnings.catch_warnings():  # the table shows each failure: no need to warn about it too
-        warnings.simplefilter("ignore", ZooPluginWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ZooPluginWarning)
         infos = get_manager().plugin_infos()
+    for warning in caught:  # the table shows each failed plugin; anything else (a bad ZOO_PLUGINS_DIR) is said
+        if not str(warning.message).startswith("zoo plugin "):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     if args.json:
         print(json.dumps([asdict(i) for i in infos], indent=1))
         return 0

@@ -25,6 +25,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     info, page = show_run(args.path)
     print(f"{info['name']} ({info['task']}): {info['status']} at step {info['step']}; best: {_best(info['best'])}")
+    if info.get("error"):
+        print(f"error: {info['error']}")
     print(f"run page: {page.resolve().as_uri()}")
     return 0
 

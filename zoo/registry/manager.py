@@ -235,6 +235,11 @@ class ZooPluginManager:
         if unknown:
             self._forget(plugin)
             raise PluginError(unknown_hook_message(registered, unknown))
+        if not self.pm.get_hookcallers(plugin):  # a wrong entry-point target would otherwise list as "ok"
+            self._forget(plugin)
+            where = getattr(plugin, "__file__", None) or getattr(plugin, "__name__", None) or type(plugin).__name__
+            raise PluginError(f"plugin {label!r} implements no zoo hook: {where} has no @zoo.hookimpl function "
+                              "(point the entry point, or the file, at the module that has them)")
         self._meta[registered] = PluginInfo(registered, distribution, version, builtin=builtin)
         self._invalidate()
         return registered

@@ -9,6 +9,7 @@ the defaults, then the catalog entry's recipe (:mod:`zoo.training.recipes`), the
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -148,4 +149,21 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, Path):
         return str(value)
+    return value
+
+
+def absolute_paths(options: Mapping[str, Any], declared: Mapping[str, Option] | None = None) -> dict[str, Any]:
+    """Option values that name existing files or folders relative to here made absolute (``data/val``, ``val``,
+    ``{lpips: w/alex.pth}``), so a run's config reruns from any working folder. ``name`` and values equal to
+    their declared default (``vgg_weights=imagenet``) stay words even when a folder of that name is here."""
+    declared = declared or {}
+    return {key: value if key == "name" or (key in declared and value == declared[key].default) else _absolute(value)
+            for key, value in options.items()}
+
+
+def _absolute(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _absolute(v) for k, v in value.items()}
+    if isinstance(value, str) and value and not os.path.isabs(value) and "://" not in value and os.path.exists(value):
+        return os.path.abspath(value)
     return value

@@ -60,8 +60,21 @@ class ResumableSampler(DistributedSampler):
 
 
 def list_images(folder: str | Path, what: str = "images") -> list[Path]:
-    """Image files under ``folder`` (recursively, sorted); a :class:`TrainingError` naming ``what`` if none."""
-    return find_images(folder, recursive=True, what=what, error=TrainingError)
+    """Image files under ``folder`` (recursively, sorted); a :class:`TrainingError` naming ``what`` if none, or
+    naming the first file that is not a readable image (headers only), so a run fails before it starts."""
+    files = find_images(folder, recursive=True, what=what, error=TrainingError)
+    for path in files:
+        image_size(path)
+    return files
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) from the file's header; a :class:`TrainingError` naming the file when it is not an image."""
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"cannot read image {path}: {exc}") from None
 
 
 def load_rgb(path: Path) -> Image.Image:

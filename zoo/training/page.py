@@ -129,7 +129,8 @@ def summary(run: Path) -> dict[str, Any]:
     steps += [int(e["step"]) for e in history if isinstance(e.get("step"), int)]
     return {"run": str(run), "name": (record.get("options") or config.get("options") or {}).get("name") or run.name,
             "task": record.get("task") or config.get("task", "?"), "status": record.get("status", "unknown"),
-            "step": max(steps) if steps else None, "best": best}
+            "step": max(steps) if steps else None, "best": best,
+            "error": history[-1].get("error") if history and record.get("status") == "failed" else None}
 
 
 def _config(run: Path) -> dict[str, Any]:
@@ -177,7 +178,8 @@ def build_page(run: str | Path) -> Path:
              f"<style>{_STYLE}</style></head><body>", f"<h1>zoo train run: {html.escape(title)}</h1>"]
     best = info["best"]
     parts.append(_table([("run folder", str(run.resolve())), ("target", record.get("target") or config.get("target")),
-                         ("data", record.get("data") or config.get("data")), ("status", info["status"]),
+                         ("data", record.get("data") or config.get("data")),
+                         ("status", info["status"] + (f" ({info['error']})" if info["error"] else "")),
                          ("step", info["step"]), ("device", record.get("device")),
                          ("best", f"{best['metric']} {best['value']:.5g} at step {best['step']} (best.safetensors)"
                           if best and best.get("value") is not None else "none (no validation with a best_metric)")]))

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from zoo.training.config import TrainingError, plain
+from zoo.training.config import TrainingError, absolute_paths, plain
 from zoo.training.runlog import CONFIG_FILE
 
 
@@ -33,10 +33,11 @@ def changed_options(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
 
 
 def check_resume(checkpoint: Mapping[str, Any], options: Mapping[str, Any], data: Path, *, safe: frozenset[str],
-                 allow_changes: bool, where: Path) -> dict[str, tuple[Any, Any]]:
+                 allow_changes: bool, where: Path,
+                 declared: Mapping[str, Any] | None = None) -> dict[str, tuple[Any, Any]]:
     """The changes of this resume (options and ``data``); refused when one breaks exactness and
     ``allow_changes`` is not set."""
-    changes = changed_options(checkpoint.get("config", {}), options)
+    changes = changed_options(absolute_paths(checkpoint.get("config", {}), declared), options)
     old_data = checkpoint.get("data")
     if old_data is not None and Path(old_data) != data.resolve():
         changes = {"data": (old_data, str(data.resolve())), **changes}

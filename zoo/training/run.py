@@ -22,8 +22,8 @@ from zoo.inference.runs import (BEST_WEIGHTS_FILE, CATALOG_FILE, CHECKPOINTS, PL
                                 register_run_catalog)
 from zoo.registry.catalog import Processing
 from zoo.registry.manager import get_manager
-from zoo.training.config import (ConfigError, TrainingError, parse_overrides, plain, read_config_file,
-                                 resolve_options)
+from zoo.training.config import (ConfigError, TrainingError, absolute_paths, parse_overrides, plain,
+                                 read_config_file, resolve_options)
 from zoo.training.recipes import entry_layers
 from zoo.training.resume import check_resume, data_of_run
 from zoo.weights.hub import resolve_weights
@@ -140,14 +140,15 @@ def prepare(target: str, data: str | Path | None = None, *, config: str | Path |
         data = data if data is not None else run_config.get("data")
     if data is None:
         raise ConfigError("--data DIR is required (the training images, in the task's layout)")
-    options = resolve_options(trainer_cls.options, layers + given, what=f"{task_name!r} trainer")
+    options = absolute_paths(resolve_options(trainer_cls.options, layers + given, what=f"{task_name!r} trainer"),
+                             trainer_cls.options)
     name_set = any("name" in layer for _, layer in given)
     if options.get("name") is None:
         options["name"] = _folder_name(out)
     changes = None
     if checkpoint is not None:
         changes = check_resume(checkpoint, options, Path(data), safe=trainer_cls.RESUME_SAFE,
-                               allow_changes=allow_changes, where=out)
+                               allow_changes=allow_changes, where=out, declared=trainer_cls.options)
     pretrained = entry is not None and not from_scratch and not resume
     trainer = trainer_cls(options, data=data, out=out, entry=entry, task=task_name, pretrained=pretrained,
                           checkpoint=checkpoint)
@@ -188,6 +189,9 @@ def load_pretrained(trainer: Any, model: Any) -> None:
     try:
         resolved = resolve_weights(entry, trainer.pretrained_weights, progress=trainer.is_main)
     except (WeightsUnavailableError, ZooError) as exc:
+        if trainer.pretrained_weights is not None:  # the user's own file: say what is wrong with it, nothing more
+            raise TrainingError(f"cannot fine-tune {entry.name!r} from --weights {trainer.pretrained_weights}: {exc}") \
+                from None
         raise TrainingError(f"cannot fine-tune {entry.name!r}: its pretrained weights are unavailable ({exc}); "
                             "pass --weights PATH to start from a local copy, or --from-scratch to train it from random "
                             "weights") from None

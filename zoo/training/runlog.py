@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def read_run_json(run: Path) -> dict[str, Any]:
 
 def write_config(out: Path, *, target: str, task: str, data: str, options: Mapping[str, Any], name_given: bool) -> Path:
     """``config.yaml``: what ``--config RUN/config.yaml`` (and ``--resume``) read back."""
+    data = os.path.abspath(data) if os.path.exists(data) else data  # reruns from any working folder
     record = {"target": target, "task": task, "data": data, "options": plain(options)}
     if not name_given:
         record["name_from_folder"] = True  # a rerun from this file is named after its own folder
@@ -144,8 +146,15 @@ class RunLog:
         if not self.enabled:
             return
         self.record.setdefault("history", []).append({"event": name, "step": step, "time": now(), **details})
-        self.record["status"] = {"finish": "finished", "interrupt": "interrupted", "stop": "stopped"}.get(name, name)
+        self.record["status"] = {"finish": "finished", "interrupt": "interrupted", "stop": "stopped",
+                                 "fail": "failed"}.get(name, name)
         self.save()
+
+    def failed(self, step: int, exc: BaseException) -> None:
+        """train.log and run.json say the run failed at ``step`` and why (status ``failed``)."""
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+        self.line(f"zoo train: failed at step {step}: {why}", console=False)
+        self.event("fail", step, error=why)
 
     def set(self, key: str, value: Any) -> None:
         if self.enabled:

@@ -359,6 +359,17 @@ class Trainer(EntryConventions):
             self.restore(self._checkpoint)
             self.resumed_from = self.step
         log = start_run(self, getattr(self, "resume_changes", None))
+        try:
+            return self._fit(log)
+        except TrainingInterrupted:
+            raise
+        except BaseException as exc:  # the run folder says it failed, and why, instead of "running" forever
+            log.failed(self.step, exc)
+            raise
+        finally:
+            log.close()
+
+    def _fit(self, log: RunLog) -> dict[str, Any]:
         keep = self.step if self._checkpoint is not None else -1
         train_log = CSVLog(self.out / "train_log.csv", keep) if self.is_main else None
         val_log = CSVLog(self.out / "val_log.csv", keep) if self.is_main else None
@@ -401,7 +412,6 @@ class Trainer(EntryConventions):
                 bar.close()
             if board is not None:
                 board.close()
-            log.close()
         return {"step": self.step, "val": val}
 
     def _one_step(self, batch: Any, sums: dict[str, float], fixed: Mapping[str, Any], log: RunLog,
