@@ -13,15 +13,25 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
+from zoo.errors import OptionError
+
 CHUNK = 1 << 20
 
 
 def zoo_home() -> Path:
-    """The zoo's cache root: ``$ZOO_HOME``, else ``$XDG_CACHE_HOME/zoo``, else ``~/.cache/zoo``."""
+    """The zoo's cache root: ``$ZOO_HOME``, else ``$XDG_CACHE_HOME/zoo``, else ``~/.cache/zoo``.
+
+    A root that exists but is not a folder is an :class:`OptionError` naming the variable, instead of a
+    ``NotADirectoryError`` deep in whatever first writes below it."""
     if os.environ.get("ZOO_HOME"):
-        return Path(os.environ["ZOO_HOME"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(xdg) / "zoo"
+        home, variable = Path(os.environ["ZOO_HOME"]).expanduser(), "ZOO_HOME"
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        home, variable = Path(xdg) / "zoo", "XDG_CACHE_HOME" if os.environ.get("XDG_CACHE_HOME") else "HOME"
+    if home.exists() and not home.is_dir():
+        raise OptionError(f"the zoo's cache folder {home} (from ${variable}) is a file, not a folder: point "
+                          "ZOO_HOME at a folder (it is created when missing)")
+    return home
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:

@@ -71,7 +71,7 @@ def test_cli_errors_are_one_line(sr_data: Path, tmp_path: Path, capsys) -> None:
     assert "no model named 'no-such-thing'" in capsys.readouterr().err
     assert main(["train", "super-resolution-luma", "--data", str(tmp_path / "missing"), "--out",
                  str(tmp_path / "r2")]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "missing does not exist" in capsys.readouterr().err
     assert main(["train", "super-resolution-luma", "--list-options"]) == 0
     assert "patch_size" in capsys.readouterr().out
 

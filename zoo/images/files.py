@@ -46,8 +46,10 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = False, what
     image or no folder."""
     root = Path(folder).expanduser()
     label = f"{what}: " if what else ""
+    if root.is_file():
+        raise error(f"{label}{root} is a file; a folder of images is expected here (put the image in a folder)")
     if not root.is_dir():
-        raise error(f"{label}image folder {root} does not exist or is not a folder")
+        raise error(f"{label}image folder {root} does not exist")
     files = sorted(iter_images(root, recursive=recursive), key=lambda p: p.relative_to(root).as_posix())
     if not files:
         where = "under" if recursive else "in"

@@ -142,15 +142,29 @@ def cached_onnx_export(network: nn.Module, entry: Entry, *, opset: int, dtype: s
     path = export_cache_path(entry, digest, opset, dtype)
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
+        if path.is_file() and _cached_metadata(path, digest) is None:
+            warnings.warn(f"the cached export {path} is damaged or holds other weights: exporting it again",
+                          stacklevel=2)
+            path.unlink()
         if not path.is_file():
             log = (lambda text: print(f"zoo: exported for the onnxruntime backend: {text}", file=sys.stderr)) \
                 if progress else None
             export_network(network, entry, path, format="onnx", dynamic=True, opset=opset, dtype=dtype,
                            weights=weights, log=log)
-    meta = read_export_metadata(path)
-    if meta.get("zoo.weights_sha256") != digest:
-        raise BackendError(f"cached export {path} does not hold the expected weights; delete it")
+        meta = _cached_metadata(path, digest)
+    if meta is None:
+        raise BackendError(f"the export {path} just written does not hold the expected weights; delete "
+                           f"{path.parent} and try again")
     return path, int(meta.get("size_multiple", "1"))
+
+
+def _cached_metadata(path: Path, digest: str) -> dict[str, str] | None:
+    """The export's metadata, or None when the file cannot be read or was exported from other weights."""
+    try:
+        meta = read_export_metadata(path)
+    except Exception:  # noqa: BLE001 - a truncated or overwritten file fails in onnx's parser in many ways
+        return None
+    return meta if meta.get("zoo.weights_sha256") == digest else None
 
 
 def wrap_backend(network: nn.Module, entry: Entry, backend: str, *, resolved: ResolvedWeights | None = None,

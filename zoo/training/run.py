@@ -123,7 +123,9 @@ def prepare(target: str, data: str | Path | None = None, *, config: str | Path |
             options_of_file, run_config = read_config_file(config)
             given.append((str(config), options_of_file))
     if overrides:
-        given.append(("command line", parse_overrides(overrides) if isinstance(overrides, list) else dict(overrides)))
+        layer = ("command line", parse_overrides(overrides)) if isinstance(overrides, list) \
+            else ("overrides", dict(overrides))  # named as the caller gave them
+        given.append(layer)
     ckpt_path = out / CHECKPOINTS / "last.pt"
     checkpoint = None
     if resume:

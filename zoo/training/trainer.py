@@ -402,7 +402,7 @@ class Trainer(EntryConventions):
                         if self.is_main:
                             build_page(self.out)
                         log.line(f"zoo train: stopped by {signal.Signals(signum).name} at step {self.step}; "
-                                 f"checkpoint written ({self.checkpoint_path})")
+                                 f"checkpoint written ({self.checkpoint_path})", console=False)  # zoo train says it
                         raise TrainingInterrupted(signum, self.step, self.checkpoint_path)
             log.event("finish", self.step, best=self.best.state() if self.best.metric else None)
             if self.is_main:

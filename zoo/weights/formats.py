@@ -214,7 +214,7 @@ def _attempt(raw: Mapping[str, Any], fmt: str, model: nn.Module, entry: Entry,
     try:
         state_dict = adapt(raw, fmt, model)
     except (WeightsError, KeyError, TypeError, ValueError, AttributeError) as exc:  # a plugin's adapter on a foreign layout
-        raise _NoFit(f"its adapter refused the file: {exc}") from None
+        raise _NoFit(f"is refused by the format's adapter: {exc}") from None
     mismatch = describe_mismatch(model, state_dict)
     if mismatch:
         built = f" (built with inferred {overrides})" if overrides else ""
@@ -305,6 +305,15 @@ def read_weights(resolved: ResolvedWeights) -> Mapping[str, Any]:
     return reader(resolved.path)
 
 
+def _with_refresh_hint(exc: WeightsError, resolved: ResolvedWeights, entry: Entry) -> WeightsError:
+    """A file the zoo fetched or converted itself and cannot read is damaged: say how to get it again."""
+    if resolved.origin in ("explicit", "local"):
+        return exc
+    return WeightsError(f"{exc}. The zoo keeps this file in its cache ({resolved.origin}): remove it with "
+                        f"`zoo cache rm {resolved.path.name}` and fetch or convert it again with "
+                        f"`zoo download {entry.name}`")
+
+
 def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, Any], origin: str) -> None:
     """``load_state_dict(strict=True)`` with an error that lists what does not fit, by key and shape."""
     mismatch = describe_mismatch(model, state_dict)
@@ -332,10 +341,17 @@ def load_into(model: nn.Module, entry: Entry, resolved: ResolvedWeights, *, dete
         raw = read_weights(resolved)
     except WeightsError as exc:
         if not detect or fmt == PLAIN:
-            raise
+            raise _with_refresh_hint(exc, resolved, entry) from None
         from zoo.weights.serialization import load_checkpoint  # heavy
 
-        raw = load_checkpoint(resolved.path)
+        try:
+            raw = load_checkpoint(resolved.path)
+        except WeightsError as again:  # neither: the entry's own reader says what is wrong (a missing part...)
+            if not resolved.path.is_file():  # ...unless it is no file at all (a folder): say that alone
+                raise _with_refresh_hint(again, resolved, entry) from None
+            both = WeightsError(f"weights file {resolved.path}: the entry's format {fmt!r} cannot read it: {exc}; "
+                                f"nor is it a plain checkpoint: {again}")
+            raise _with_refresh_hint(both, resolved, entry) from None
         tried = {fmt: f"the entry's format: its reader failed: {exc}"}
     else:
         try:

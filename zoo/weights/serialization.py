@@ -79,10 +79,15 @@ def load_checkpoint(path: str | Path) -> Mapping[str, Any]:
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
             raise WeightsError(f"{path} is not a valid safetensors file: {exc}") from exc
     if kind == "zip":
-        with zipfile.ZipFile(path) as archive:
-            if not any(name.endswith("/data.pkl") or name == "data.pkl" for name in archive.namelist()):
-                raise WeightsError(f"weights file {path} is a zip archive but not a torch checkpoint (no data.pkl); "
-                                   "extract the checkpoint from it first")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise WeightsError(f"weights file {path} is a damaged torch checkpoint (a zip that cannot be read: {exc}; "
+                               "an interrupted download or copy?): fetch or copy it again") from None
+        if not any(name.endswith("/data.pkl") or name == "data.pkl" for name in names):
+            raise WeightsError(f"weights file {path} is a zip archive but not a torch checkpoint (no data.pkl); "
+                               "extract the checkpoint from it first")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
