@@ -85,6 +85,7 @@ def test_budgets_are_read_from_true_strings_and_dicts(value, expected):
     ("psnr<=40", "points the wrong way; write psnr>=N"), ("speed>=2", "cannot read 'speed>=2'"),
     ({"psnr_db": 40}, "unknown key 'psnr_db'"), ("max_grey<=-1", "max_grey must be a number >= 0"),
     ("psnr>=zero", "psnr must be a number > 0"), (3.5, "fast must be fast=True, a budget"),
+    ("psnr>=40,psnr>=50", "psnr is given twice; give each limit once"),
 ])
 def test_bad_budgets_fail_in_one_line(value, message):
     with pytest.raises(OptionError, match=message):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from zoo.cli.common import print_table
 from zoo.errors import OptionError
 from zoo.inference.options import check_int
 from zoo.inference.settings import parse_budget
-from zoo.inference.tuning import TABLE_HEADER, size_class, summary, table_rows, tune
+from zoo.inference.tuning import SIZE_CLASSES, TABLE_HEADER, size_class, summary, table_rows, tune
 from zoo.registry.lookup import get_entry
 
 
@@ -17,6 +18,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
     settings = [s.strip() for s in args.settings.split(",") if s.strip()] if args.settings else None
     if args.size is not None:
         check_int("--size", args.size, minimum=1, what=" (input side in pixels)")
+        if size_class(args.size) != args.size:  # measured at a size class, not at the side given: say which
+            print(f"zoo tune: --size {args.size} is measured at the size class {size_class(args.size)} px "
+                  f"(choices are kept per class: {', '.join(map(str, SIZE_CLASSES))})", file=sys.stderr)
     if args.rounds is not None:
         check_int("--rounds", args.rounds, minimum=1, what=" (timed calls per setting)")
     if args.quick and settings:

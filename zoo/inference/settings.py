@@ -81,6 +81,8 @@ def parse_budget(value: Any) -> Budget | None:
             if (key == "min_psnr" and op == "<=") or (key == "max_grey" and op == ">="):
                 bound = "psnr>=N (a lower bound)" if key == "min_psnr" else "max_grey<=N (an upper bound)"
                 raise OptionError(f"fast budget {value!r}: {part!r} points the wrong way; write {bound}")
+            if key in limits:
+                raise OptionError(f"fast budget {value!r}: {match.group(1)} is given twice; give each limit once")
             limits[key] = match.group(3)
     elif isinstance(value, Mapping):
         for name, limit in value.items():
