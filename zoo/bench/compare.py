@@ -32,7 +32,34 @@ def read_report(folder: str | Path) -> dict[str, Any]:
         raise SuiteError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(report, dict) or report.get("kind") != "zoo-bench-report":
         raise SuiteError(f"{path}: not a zoo bench report (no \"kind\": \"zoo-bench-report\")")
+    _check_fields(report, path)
     return report
+
+
+#: what the tables, page and comparison read from a report: top-level field -> (JSON type, its required keys)
+REQUIRED = {"machine": (dict, ()), "suite": (dict, ("name",)), "status": (dict, ("models", "measured")),
+            "speed": (list, ())}
+
+
+def _check_fields(report: Mapping[str, Any], path: Path) -> None:
+    """A truncated or hand-made report fails naming the file and what is missing, not as a KeyError in a table."""
+    missing = [key for key in REQUIRED if key not in report]
+    missing += [f"{key}.{sub}" for key, (kind, subs) in REQUIRED.items() if isinstance(report.get(key), dict)
+                for sub in subs if sub not in report[key]]
+    if missing:
+        raise SuiteError(f"{path}: missing {', '.join(missing)}: not a complete zoo bench report (truncated or "
+                         "hand-made?); rerun zoo bench to write one")
+    for key, (kind, _) in REQUIRED.items():
+        if not isinstance(report[key], kind):
+            raise SuiteError(f"{path}: {key}: expected {'a mapping' if kind is dict else 'a list'}, "
+                             f"got {type(report[key]).__name__}")
+    for table, keys in (("speed", ("model", "setting")), ("quality", ("model",)), ("micro", ()), ("comparison", ())):
+        rows = report.get(table) or []
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise SuiteError(f"{path}: {table}: expected a list of rows (mappings)")
+        for i, row in enumerate(rows):
+            if any(key not in row for key in keys):
+                raise SuiteError(f"{path}: {table}[{i}]: missing {', '.join(k for k in keys if k not in row)}")
 
 
 def higher_is_better(metric: str) -> bool:

@@ -48,7 +48,24 @@ def resolve_device(device: str) -> str:
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SuiteError(f"device {device!r} asked for, but torch sees no CUDA device (use --device cpu)")
+    index = device.partition(":")[2]
+    if index.isdigit() and int(index) >= torch.cuda.device_count():
+        raise SuiteError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} CUDA device(s) "
+                         f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
     return device
+
+
+def check_settings(suite: Suite, device: str) -> None:
+    """Settings ``zoo.load`` would refuse on ``device`` fail before any model runs, as one line naming the setting
+    (instead of an error in every row): the onnxruntime backend runs fp32 or fp16, on the CPU."""
+    for setting in suite.settings:
+        if setting.backend != "onnxruntime":
+            continue
+        where = f"setting {setting.name!r} ({suite.source}): the onnxruntime backend"
+        if setting.dtype not in ("fp32", "fp16"):
+            raise SuiteError(f"{where} runs fp32 or fp16, got dtype {setting.dtype}")
+        if not device.startswith("cpu"):
+            raise SuiteError(f"{where} runs on the CPU here, got device {device!r} (use --device cpu)")
 
 
 def dist_world() -> tuple[int, int]:

@@ -34,6 +34,12 @@ class SuiteError(ZooError, ValueError):
     """A suite file (or a command-line override) that does not match the schema."""
 
 
+def backend_names() -> tuple[str, ...]:
+    """What ``zoo.load(backend=...)`` takes; imported only when a setting names one (it imports torch)."""
+    from zoo.inference.backends import BACKENDS  # heavy
+    return tuple(BACKENDS)
+
+
 # -- YAML with line numbers ---------------------------------------------------------------------
 class _MarkedDict(dict):
     """A mapping that remembers the line of each key (and its own)."""
@@ -120,11 +126,12 @@ class _Checker:
         elif kind == "str":
             if not isinstance(value, str) or not value.strip():
                 raise bad("a non-empty string")
-        elif kind == "dtype":
-            if value not in DTYPES:
-                raise bad(f"one of {', '.join(DTYPES)}")
+        elif kind in ("dtype", "backend"):
+            known = DTYPES if kind == "dtype" else backend_names()
+            if value not in known:
+                raise bad(f"one of {', '.join(known)}")
         elif kind == "device":
-            if not isinstance(value, str) or not (value in ("auto", "cpu") or value.startswith("cuda")):
+            if not isinstance(value, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?", value):
                 raise bad("auto, cpu or cuda[:N]")
         elif kind == "posints":
             items = [value] if isinstance(value, int) and not isinstance(value, bool) else value
@@ -251,8 +258,7 @@ class Suite:
 
 
 _TOP_KEYS = {"name", "description", "device", "seed", "size", "batch_sizes", "warmup", "iters", "rounds", "min_round_s",
-             "pretrained",
-             "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
+             "pretrained", "isolate", "timeout_s", "models", "settings", "quality", "peak_tflops", "thresholds"}
 _MODEL_KEYS = {"name", "pattern", "task", "optional", "size", "batch_sizes", "pretrained", "quality", "dataset",
                "datasets", "weights", "settings", "max_images"}
 _SETTING_KEYS = {"name", "dtype", "channels_last", "compile", "backend", "fast"}
@@ -359,7 +365,7 @@ def _settings(check: _Checker, items: Any) -> tuple[Setting, ...]:
         setting = setting_from_flags(check.get(item, "dtype", path, "dtype", "fp32"),
                                      check.get(item, "channels_last", path, "bool", False),
                                      check.get(item, "compile", path, "bool", False),
-                                     check.get(item, "backend", path, "str"))
+                                     check.get(item, "backend", path, "backend"))
         if setting is None:
             raise check.fail(check.line_of(items, i), f"settings[{i}]",
                              "describes the fp32 eager baseline, which is always measured; name a fast setting")

@@ -11,9 +11,10 @@ from typing import Any
 from zoo.bench.compare import compare_reports, read_report
 from zoo.bench.micro import read_micro_json
 from zoo.bench.report import check_out_folder, dataframe, write_report
-from zoo.bench.runner import build_report, check_quality_data, dist_world, gather, resolve_device, run_suite
-from zoo.bench.suite import (DEFAULT_THRESHOLDS, QualitySpec, Suite, SuiteError, adhoc_suite, fast_setting,
-                             filter_models, load_suite, setting_from_flags)
+from zoo.bench.runner import (build_report, check_quality_data, check_settings, dist_world, gather, resolve_device,
+                              run_suite)
+from zoo.bench.suite import (DEFAULT_THRESHOLDS, QualitySpec, Suite, SuiteError, adhoc_suite, backend_names,
+                             fast_setting, filter_models, load_suite, setting_from_flags)
 from zoo.datasets import check_data_name
 from zoo.evaluation.protocol import METRIC_NAMES
 from zoo.files import atomic_path
@@ -32,6 +33,17 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers separated by commas (e.g. 1,4), got {text!r}")
     return sizes
+
+
+def _positive_int(text: str) -> int:
+    """--max-images: 0 or -2 would fail in every quality row after the speed runs; refuse them up front."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _data_item(text: str) -> tuple[str, str]:
@@ -72,7 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     quality.add_argument("--no-quality", action="store_false", dest="quality")
     p.add_argument("--data", type=_data_item, action="append", default=[], metavar="NAME=DIR",
                    help="local copy of a dataset (repeatable; also ZOO_DATA)")
-    p.add_argument("--max-images", type=int, help="evaluate at most this many images per dataset")
+    p.add_argument("--max-images", type=_positive_int, help="evaluate at most this many images per dataset")
     p.add_argument("--metrics", help="comma-separated quality metrics (default: the entry's protocol)")
     isolate = p.add_mutually_exclusive_group()
     isolate.add_argument("--isolate", action="store_true", default=None,
@@ -116,6 +128,8 @@ def _suite_for(args: argparse.Namespace):
         changes["device"] = args.device
     if args.pretrained:
         changes["pretrained"] = args.pretrained
+    if args.backend is not None and args.backend not in backend_names():  # not a failed row per model after the run
+        raise SuiteError(f"--backend: unknown backend {args.backend!r} (known: {', '.join(backend_names())})")
     flagged = setting_from_flags(args.dtype or "fp32", args.channels_last, args.compile, args.backend)
     settings = ((flagged,) if flagged is not None else ()) + ((fast_setting(),) if args.fast else ())
     if settings or args.dtype == "fp32":
@@ -174,6 +188,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     baseline = read_report(args.baseline) if args.baseline else None  # a bad baseline fails before the run
 
     device = resolve_device(suite.device)
+    check_settings(suite, device)  # a setting this device cannot run fails here, not in every row
     rank, world = dist_world()
     result = run_suite(suite, device=device, data=dict(args.data), quality=args.quality, isolate=args.isolate,
                        rank=rank, world=world)

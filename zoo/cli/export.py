@@ -25,14 +25,22 @@ def weights_arguments(args: argparse.Namespace) -> dict:
             "infer_architecture": args.infer_architecture, "offline": args.offline or None}
 
 
+def _sample_size(text: str) -> tuple[int, int]:
+    """``H`` or ``HxW`` in positive integers: a bad value is an argparse error before any weights are read."""
+    h, sep, w = text.strip().lower().partition("x")
+    try:
+        size = (int(h), int(w if sep else h))
+    except ValueError:
+        size = (0, 0)
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected H or HxW positive integers (e.g. 64 or 64x96), got {text!r}")
+    return size
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    size = None
-    if args.sample_size:
-        h, _, w = args.sample_size.lower().partition("x")
-        size = (int(h), int(w or h))
     report = export_model(args.name, args.output, format=args.format, dynamic=args.dynamic, opset=args.opset,
-                          dtype=args.dtype, sample_size=size, tolerance=args.tolerance, log=print,
-                          exporter=args.exporter,
+                          dtype=args.dtype, sample_size=args.sample_size, tolerance=args.tolerance, log=print,
+                          exporter=args.exporter, overwrite=args.overwrite,
                           **weights_arguments(args))
     if args.json:
         print(json.dumps(report_dict(report), indent=1, default=str))
@@ -49,7 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ONNX exporter: dynamo (needs onnxscript, opset >= 18), torchscript, or auto (default: dynamo, "
                         "falling back to torchscript when it fails or does not verify)")
     p.add_argument("--dtype", choices=["fp32", "fp16"], default="fp32")
-    p.add_argument("--sample-size", help="HxW traced (default: 64 rounded to the size multiple, at least 2 blocks)")
+    p.add_argument("--sample-size", type=_sample_size, metavar="HxW",
+                   help="H or HxW traced (default: 64 rounded to the size multiple, at least 2 blocks)")
     p.add_argument("--tolerance", type=float, help="max abs difference on [0,1] outputs (default 1e-4 fp32, 1e-2 fp16)")
+    p.add_argument("--overwrite", action="store_true", help="replace -o FILE if it exists (default: refuse)")
     p.add_argument("--json", action="store_true", help="print the export report as JSON")
     p.set_defaults(func=cmd_export)

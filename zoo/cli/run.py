@@ -22,11 +22,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     pairs = plan_outputs(args.inputs, out_dir, suffix=args.suffix, ext=args.ext, overwrite=args.overwrite)
     if args.report and Path(args.report).is_dir():
         raise OptionError(f"--report {args.report} is a folder; it names the JSON file to write")
+    if args.report:  # its folder is made when the report is written, after every image: check it can be
+        parent = next((p for p in Path(args.report).parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise OptionError(f"--report {args.report}: {parent} is a file, not a folder; give a path in a folder")
     options: dict[str, Any] = {}
     for key in ("tile", "tile_pad", "mode"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
-    fast = parse_budget(args.budget) if args.budget else args.fast
+    fast = parse_budget(args.budget) if args.budget is not None else args.fast  # --budget "" is the default one
     if fast and (args.dtype or args.backend != "eager"):
         raise OptionError("--fast chooses the dtype and backend itself; drop --dtype/--backend (or --fast)")
     if fast:  # tuned for the size the network will see: a tile, else the inputs' typical size

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from zoo.errors import OptionError
-from zoo.export.network import DEFAULT_OPSET, ExportReport, export_network, onnx_exporters
+from zoo.export.network import (DEFAULT_OPSET, ExportReport, check_opset, check_output_path, check_sample_size,
+                                export_network, onnx_exporters)
 from zoo.weights.loading import pretrained_network
 
 
@@ -16,16 +17,19 @@ def export_model(name: str, output: str | Path, *, format: str = "onnx", weights
                  dynamic: bool = False, opset: int = DEFAULT_OPSET, dtype: str = "fp32",
                  sample_size: tuple[int, int] | None = None, tolerance: float | None = None,
                  offline: bool | None = None, log: Callable[[str], None] | None = None,
-                 exporter: str = "auto") -> ExportReport:
-    """Load catalog entry ``name`` (its weights, or ``weights=``) and export its network (:mod:`zoo.export.network`)."""
-    if format == "onnx" and not (7 <= int(opset) <= 20):  # what both of torch's ONNX exporters write
-        raise OptionError(f"opset must be from 7 to 20 for ONNX export, got {opset}")
+                 exporter: str = "auto", overwrite: bool = True) -> ExportReport:
+    """Load catalog entry ``name`` (its weights, or ``weights=``) and export its network (:mod:`zoo.export.network`).
+
+    Every option is checked before the weights are read; ``overwrite=False`` (``zoo export`` without
+    ``--overwrite``) refuses an existing ``output``.
+    """
     if format == "onnx":
-        onnx_exporters(exporter, int(opset))  # an unusable exporter fails before the weights are read
+        opset = check_opset(opset)  # what both of torch's ONNX exporters write
+        onnx_exporters(exporter, opset)  # an unusable exporter fails before the weights are read
     if tolerance is not None and not tolerance > 0:
         raise OptionError(f"tolerance must be a positive number (max abs difference on [0,1] outputs), got {tolerance}")
-    if str(output).endswith(("/", "\\")) or Path(output).is_dir():
-        raise OptionError(f"-o {output} names a folder; give the export's file name (e.g. model.onnx)")
+    sample_size = check_sample_size(sample_size)
+    check_output_path(output, overwrite=overwrite)
     built = pretrained_network(name, pretrained=pretrained, weights=weights, weights_format=weights_format,
                                infer_architecture=infer_architecture, offline=offline)
     return export_network(built.network, built.entry, output, format=format, dynamic=dynamic, opset=opset,

@@ -27,14 +27,17 @@ import hashlib
 import io
 import json
 import math
+import numbers
 import os
+import re
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from zoo.errors import ZooError
+from zoo.errors import OptionError, ZooError
 from zoo.files import atomic_path
 from zoo.version import VERSION
 
@@ -51,6 +54,8 @@ DEFAULT_OPSET = 18
 #: ONNX exporters: "auto" tries dynamo, then TorchScript
 EXPORTERS = ("auto", "dynamo", "torchscript")
 DYNAMO_MIN_OPSET = 18  # what torch's dynamo exporter writes natively (lower needs a version conversion that fails)
+#: the opsets torch's ONNX exporters write at all (TorchScript: 7-20; dynamo: 18 and later)
+MIN_OPSET, MAX_OPSET = 7, 20
 #: max abs difference allowed between the export and PyTorch, on outputs scaled to [0, 1] (output_range)
 TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
 INPUT_NAME, OUTPUT_NAME = "input", "output"
@@ -163,6 +168,41 @@ def state_dict_digest(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def check_opset(opset: int) -> int:
+    """An opset neither of torch's exporters writes fails here, not as a torch error after the weights are read."""
+    if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise OptionError(f"opset must be from {MIN_OPSET} to {MAX_OPSET} for ONNX export (default {DEFAULT_OPSET}), "
+                          f"got {opset!r}")
+    return int(opset)
+
+
+def check_sample_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
+    """A traced size of positive integers, or None (the default); 0 or -16 would fail deep inside torch."""
+    if size is None:
+        return None
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in size)):
+        raise OptionError(f"sample_size: expected (height, width) positive integers, got {size!r}")
+    return int(size[0]), int(size[1])
+
+
+def check_output_path(output: str | Path, *, overwrite: bool = True, what: str = "-o") -> Path:
+    """Refuse an output the export could not be moved onto before any work, not in ``atomic_path`` after it:
+    a folder, a file whose parent is a file, or (without ``overwrite``) an existing file."""
+    path = Path(output)
+    if str(output).endswith(("/", "\\")) or path.is_dir():
+        raise OptionError(f"{what} {output} names a folder; give the export's file name (e.g. model.onnx)")
+    for parent in path.parents:  # the nearest one that exists must be a folder (the rest are created)
+        if parent.exists():
+            if not parent.is_dir():
+                raise OptionError(f"{what} {output}: {parent} is a file, not a folder; give a path in a folder")
+            break
+    if not overwrite and path.exists():
+        raise OptionError(f"{what} {output} already exists; pass --overwrite (overwrite=True) to replace it, "
+                          "or give another file name")
+    return path
+
+
 def _sample(shape: tuple[int, ...], value_range: tuple[float, float], dtype: torch.dtype, seed: int) -> torch.Tensor:
     import torch  # heavy
 
@@ -184,7 +224,7 @@ def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic:
     import onnx  # heavy
     import torch  # heavy
 
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings(), _native_stdout_muted(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")  # tracer/exporter chatter: the verification checks the result
         if exporter == "dynamo":
             program, multiple = _export_program(model, sample, dynamic=dynamic, multiple=multiple)
@@ -204,6 +244,45 @@ def _export_onnx(model: nn.Module, sample: torch.Tensor, path: Path, *, dynamic:
     proto.producer_name = "zoo"
     onnx.save(proto, str(path))
     return multiple
+
+
+@contextlib.contextmanager
+def _native_stdout_muted():
+    """torch's TorchScript exporter prints its whole graph to the C++ stdout when an operator fails (``Torch IR
+    graph at exception``, whatever ``verbose`` says): keep it off the console, where it buried the one-line error."""
+    try:
+        import ctypes  # heavy (libffi): only when exporting
+
+        flush = ctypes.CDLL(None).fflush
+    except (OSError, AttributeError, TypeError):  # no C library to flush (Windows): the dump may still show
+        flush = None
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (a service): nothing to mute
+        yield
+        return
+    sys.stdout.flush()
+    with open(os.devnull, "w") as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            yield
+        finally:
+            if flush is not None:
+                flush(None)
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _exporter_error(name: str, exporter: str, opset: int, exc: Exception) -> ExportError:
+    """The last exporter's failure in one line; an operator the opset lacks says so and names a working opset."""
+    text = " ".join(str(exc).split())
+    operator = re.search(r"Unsupported: ONNX export of (?:operator )?([\w.:]+)", text)
+    if operator and opset < DEFAULT_OPSET:
+        said = text[operator.start():].split(". Please")[0]  # not torch's "submit a pull request"
+        return ExportError(f"opset {opset} is too low for {name!r}: an operator it uses ({operator.group(1)}) needs "
+                           f"a newer opset ({exporter} exporter: {said[:200]}); the default opset {DEFAULT_OPSET} works")
+    return ExportError(f"ONNX export of {name!r} with the {exporter} exporter failed: "
+                       f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
 
 
 def onnx_exporters(exporter: str, opset: int) -> list[str]:
@@ -286,8 +365,12 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
         raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")
     if dtype not in TOLERANCE:
         raise ExportError(f"unknown export dtype {dtype!r}; use fp32 or fp16")
+    if format == "onnx":
+        opset = check_opset(opset)
+    exporters = onnx_exporters(exporter, opset) if format == "onnx" else [None]
+    sample_size = check_sample_size(sample_size)
     start = time.perf_counter()
-    output = Path(output)
+    output = check_output_path(output, what="export to")
     torch_dtype = torch.float32 if dtype == "fp32" else torch.float16
     reference = copy.deepcopy(model).float().eval().cpu()
     network = copy.deepcopy(reference).to(torch_dtype) if dtype != "fp32" else reference
@@ -310,7 +393,6 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
     lo, hi = p.out_range
     span = float(hi - lo) or 1.0
     tolerance = TOLERANCE[dtype] if tolerance is None else tolerance
-    exporters = onnx_exporters(exporter, opset) if format == "onnx" else [None]
 
     def verify(run: Callable[[torch.Tensor], torch.Tensor], sizes: list[tuple[int, int]]) -> float:
         worst = 0.0
@@ -351,8 +433,7 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
                         if attempt == len(exporters) - 1:
                             if isinstance(exc, ExportError):
                                 raise
-                            raise ExportError(f"ONNX export of {entry.name!r} with the {name} exporter failed: "
-                                              f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+                            raise _exporter_error(entry.name, name, opset, exc) from exc
                         fallback = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
                         if log is not None:
                             log(f"the {name} ONNX exporter did not give a verified file ({fallback}); "
