@@ -38,6 +38,8 @@ def _bench(bench, *argv: str) -> tuple[int, str, str]:
     (["--backend", "onnxruntime", "--dtype", "bf16"],
      "zoo bench: error: setting 'bf16+backend=onnxruntime' (command line): the onnxruntime backend runs fp32 or fp16, "
      "got dtype bf16"),
+    (["--compile", "--backend", "onnxruntime"],
+     "zoo bench: error: --compile and --backend onnxruntime both say how the network runs; give one"),
 ])
 def test_a_setting_that_cannot_run_fails_before_any_model(bench, measured, tmp_path, argv, message):
     out = tmp_path / "r"

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from zoo.errors import ZooError
+from zoo.errors import OptionError, ZooError
 from zoo.inference.settings import parse_budget
 from zoo.registry.lookup import get_entry, list_models, task_matches
 
@@ -187,6 +187,8 @@ def fast_setting(budget: Any = True, name: str = "fast") -> Setting:
 def setting_from_flags(dtype: str = "fp32", channels_last: bool = False, compile: bool = False,
                        backend: str | None = None) -> Setting | None:
     """The one fast setting the command-line flags describe (None if they describe the baseline)."""
+    if compile and backend not in (None, "compile"):
+        raise OptionError(f"--compile and --backend {backend} both say how the network runs; give one")
     parts = ([dtype] if dtype != "fp32" else []) + (["channels_last"] if channels_last else []) + \
         (["compile"] if compile else []) + ([f"backend={backend}"] if backend else [])
     if not parts:
