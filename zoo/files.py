@@ -34,6 +34,17 @@ def zoo_home() -> Path:
     return home
 
 
+def blocking_file(path: str | os.PathLike[str], *, include_self: bool = False) -> Path | None:
+    """The file that keeps ``path`` from being made: its nearest existing ancestor (``path`` itself too with
+    ``include_self``) when that is not a folder; None when nothing is in the way. Checked before any work, so a
+    ``notes.txt/out.json`` fails in one line rather than in ``mkdir`` after it."""
+    path = Path(path)
+    for candidate in ((path,) if include_self else ()) + tuple(path.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
 def sha256_of(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -10,6 +10,7 @@ from typing import Any
 
 from zoo.cli.common import add_model_options
 from zoo.errors import OptionError
+from zoo.files import blocking_file
 from zoo.inference import load
 from zoo.inference.options import arg_batch_size, arg_outscale, arg_quality, arg_tile, arg_tile_pad, arg_workers
 from zoo.inference.runner import plan_outputs, run_files, typical_side, write_report
@@ -22,10 +23,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     pairs = plan_outputs(args.inputs, out_dir, suffix=args.suffix, ext=args.ext, overwrite=args.overwrite)
     if args.report and Path(args.report).is_dir():
         raise OptionError(f"--report {args.report} is a folder; it names the JSON file to write")
-    if args.report:  # its folder is made when the report is written, after every image: check it can be
-        parent = next((p for p in Path(args.report).parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
-            raise OptionError(f"--report {args.report}: {parent} is a file, not a folder; give a path in a folder")
+    parent = blocking_file(args.report) if args.report else None  # its folder is made after every image
+    if parent is not None:
+        raise OptionError(f"--report {args.report}: {parent} is a file, not a folder; give a path in a folder")
     options: dict[str, Any] = {}
     for key in ("tile", "tile_pad", "mode"):
         if getattr(args, key) is not None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from zoo.errors import OptionError, ZooError
-from zoo.files import atomic_path
+from zoo.files import atomic_path, blocking_file
 from zoo.version import VERSION
 
 if TYPE_CHECKING:
@@ -192,11 +192,9 @@ def check_output_path(output: str | Path, *, overwrite: bool = True, what: str =
     path = Path(output)
     if str(output).endswith(("/", "\\")) or path.is_dir():
         raise OptionError(f"{what} {output} names a folder; give the export's file name (e.g. model.onnx)")
-    for parent in path.parents:  # the nearest one that exists must be a folder (the rest are created)
-        if parent.exists():
-            if not parent.is_dir():
-                raise OptionError(f"{what} {output}: {parent} is a file, not a folder; give a path in a folder")
-            break
+    parent = blocking_file(path)
+    if parent is not None:
+        raise OptionError(f"{what} {output}: {parent} is a file, not a folder; give a path in a folder")
     if not overwrite and path.exists():
         raise OptionError(f"{what} {output} already exists; pass --overwrite (overwrite=True) to replace it, "
                           "or give another file name")

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import yaml
 
 from zoo.errors import OptionError, UnknownNameError, WeightsUnavailableError, ZooError
-from zoo.files import atomic_path
+from zoo.files import atomic_path, blocking_file
 from zoo.inference.runs import (BEST_WEIGHTS_FILE, CATALOG_FILE, CHECKPOINTS, PLUGIN_FILE, WEIGHTS_FILE,
                                 register_run_catalog)
 from zoo.registry.catalog import Processing
@@ -67,12 +67,10 @@ def default_out(target: str) -> Path:
 
 def check_out(out: Path) -> None:
     """The run folder must be a folder (or not exist yet, under folders): a one-line error before any work."""
-    for path in (out, *out.parents):
-        if path.exists() and not path.is_dir():
-            where = "" if path == out else f" (in --out {out})"
-            raise ConfigError(f"--out {path}{where} is a file, not a folder; pass --out with a folder for the run")
-        if path.exists():
-            return
+    path = blocking_file(out, include_self=True)
+    if path is not None:
+        where = "" if path == out else f" (in --out {out})"
+        raise ConfigError(f"--out {path}{where} is a file, not a folder; pass --out with a folder for the run")
 
 
 def train(target: str, data: str | Path | None = None, *, config: str | Path | Mapping[str, Any] | None = None,
