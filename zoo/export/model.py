@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from zoo.errors import OptionError
-from zoo.export.network import (DEFAULT_OPSET, ExportReport, check_opset, check_output_path, check_sample_size,
-                                export_network, onnx_exporters)
+from zoo.export.network import DEFAULT_OPSET, ExportReport, check_export_options, export_network
 from zoo.weights.loading import pretrained_network
 
 
@@ -23,13 +22,10 @@ def export_model(name: str, output: str | Path, *, format: str = "onnx", weights
     Every option is checked before the weights are read; ``overwrite=False`` (``zoo export`` without
     ``--overwrite``) refuses an existing ``output``.
     """
-    if format == "onnx":
-        opset = check_opset(opset)  # what both of torch's ONNX exporters write
-        onnx_exporters(exporter, opset)  # an unusable exporter fails before the weights are read
+    _, opset, _, sample_size = check_export_options(output, format=format, dtype=dtype, opset=opset, exporter=exporter,
+                                                    sample_size=sample_size, overwrite=overwrite)
     if tolerance is not None and not tolerance > 0:
         raise OptionError(f"tolerance must be a positive number (max abs difference on [0,1] outputs), got {tolerance}")
-    sample_size = check_sample_size(sample_size)
-    check_output_path(output, overwrite=overwrite)
     built = pretrained_network(name, pretrained=pretrained, weights=weights, weights_format=weights_format,
                                infer_architecture=infer_architecture, offline=offline)
     return export_network(built.network, built.entry, output, format=format, dynamic=dynamic, opset=opset,

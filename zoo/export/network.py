@@ -186,6 +186,21 @@ def check_sample_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
     return int(size[0]), int(size[1])
 
 
+def check_export_options(output: str | Path, *, format: str, dtype: str, opset: int, exporter: str,
+                         sample_size: tuple[int, int] | None, overwrite: bool = True,
+                         what: str = "-o") -> tuple[Path, int, list[str | None], tuple[int, int] | None]:
+    """Every option of an export, checked before any weights are read or networks copied:
+    ``(output path, opset, the exporters to try, sample size)``."""
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")
+    if dtype not in TOLERANCE:
+        raise ExportError(f"unknown export dtype {dtype!r}; use fp32 or fp16")
+    if format == "onnx":
+        opset = check_opset(opset)  # what both of torch's ONNX exporters write
+    exporters = onnx_exporters(exporter, opset) if format == "onnx" else [None]
+    return check_output_path(output, overwrite=overwrite, what=what), opset, exporters, check_sample_size(sample_size)
+
+
 def check_output_path(output: str | Path, *, overwrite: bool = True, what: str = "-o") -> Path:
     """Refuse an output the export could not be moved onto before any work, not in ``atomic_path`` after it:
     a folder, a file whose parent is a file, or (without ``overwrite``) an existing file."""
@@ -359,16 +374,9 @@ def export_network(model: nn.Module, entry: Entry, output: str | Path, *, format
     import torch  # heavy
 
 
-    if format not in FORMATS:
-        raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")
-    if dtype not in TOLERANCE:
-        raise ExportError(f"unknown export dtype {dtype!r}; use fp32 or fp16")
-    if format == "onnx":
-        opset = check_opset(opset)
-    exporters = onnx_exporters(exporter, opset) if format == "onnx" else [None]
-    sample_size = check_sample_size(sample_size)
+    output, opset, exporters, sample_size = check_export_options(
+        output, format=format, dtype=dtype, opset=opset, exporter=exporter, sample_size=sample_size, what="export to")
     start = time.perf_counter()
-    output = check_output_path(output, what="export to")
     torch_dtype = torch.float32 if dtype == "fp32" else torch.float16
     reference = copy.deepcopy(model).float().eval().cpu()
     network = copy.deepcopy(reference).to(torch_dtype) if dtype != "fp32" else reference
