@@ -55,12 +55,14 @@ def _read(path: Path) -> np.ndarray:
         raise TrainingError(f"cannot read image {path}: {exc}") from None
 
 
-def check_pair(hr: Path, lr: Path, scale: int) -> None:
-    """HR must be ``scale`` x LR, up to the ``scale - 1`` pixels a modcrop removes (BasicSR's scale check)."""
+def check_pair(hr: Path, lr: Path, scale: int) -> tuple[int, int]:
+    """HR must be ``scale`` x LR, up to the ``scale - 1`` pixels a modcrop removes (BasicSR's scale check);
+    returns the HR (width, height)."""
     (hw, hh), (lw, lh) = image_size(hr), image_size(lr)
     if hw // scale != lw or hh // scale != lh:
         raise TrainingError(f"SR pairs: {hr} ({hw}x{hh}) is not {scale}x {lr} ({lw}x{lh}); expected HR of "
                             f"{lw * scale}x{lh * scale} (up to {scale - 1} px more) for scale {scale}")
+    return hw, hh
 
 
 def find_pairs(root: Path) -> list[tuple[Path, Path]] | None:
@@ -123,9 +125,7 @@ class SRDataset(torch.utils.data.Dataset):
         self.files = [h for h, _ in self.pairs] if self.pairs else list_images(root, "SR training data (HR images)")
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for index, hr in enumerate(self.files):  # headers only: every bad file is found before the run starts
-            if self.pairs:
-                check_pair(hr, self.pairs[index][1], scale)
-            w, h = image_size(hr)
+            w, h = check_pair(hr, self.pairs[index][1], scale) if self.pairs else image_size(hr)
             if min(w, h) // scale < patch_size // scale:
                 raise TrainingError(f"{hr}: {w}x{h} is smaller than the patch (patch_size {patch_size}); use a "
                                     f"smaller patch_size or larger images")
@@ -149,10 +149,7 @@ class SRDataset(torch.utils.data.Dataset):
         index, rng = item_rng(key)
         index %= len(self.files)
         hr, lr = self.image_pair(index)
-        s, lp = self.scale, self.patch // self.scale
-        if lr.shape[0] < lp or lr.shape[1] < lp:
-            raise TrainingError(f"{self.files[index]}: LR size {lr.shape[1]}x{lr.shape[0]} is smaller than the "
-                                f"patch {lp}x{lp} (patch_size {self.patch} / scale {s})")
+        s, lp = self.scale, self.patch // self.scale  # every image holds a patch: checked in __init__
         y, x = int(rng.integers(0, lr.shape[0] - lp + 1)), int(rng.integers(0, lr.shape[1] - lp + 1))
         hr_patch = hr[y * s: (y + lp) * s, x * s: (x + lp) * s]
         if self.degradation == "realesrgan" and not self.pairs:
