@@ -34,7 +34,8 @@ import zoo  # noqa: E402
 from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.images.files import bundled_image  # noqa: E402
-from zoo.inference import calibration, tuning  # noqa: E402
+from zoo.inference import tuning  # noqa: E402
+from zoo.inference.settings import output_difference  # noqa: E402
 
 #: one entry per family (SR twice: the compact net and RRDBNet), two sizes each
 CASES = [("cyclegan-horse2zebra", 128), ("cyclegan-horse2zebra", 256), ("realesr-animevideov3", 64),
@@ -82,7 +83,7 @@ def measure(plain, fast, x: torch.Tensor, rounds: int, warmup: int) -> dict:
             times[name].append(time.perf_counter() - start)
     ratios = sorted(e / f for e, f in zip(times["eager"], times["fast"]))
     q = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else [ratios[0]] * 3
-    grey, psnr = calibration.output_difference(outputs["eager"], outputs["fast"], (0.0, 1.0))
+    grey, psnr = output_difference(outputs["eager"], outputs["fast"], (0.0, 1.0))
     return {"eager_median_s": statistics.median(times["eager"]), "fast_median_s": statistics.median(times["fast"]),
             "speedup": statistics.median(ratios),
             "speedup_p25": q[0], "speedup_p75": q[2], "max_grey": grey, "psnr_db": psnr}

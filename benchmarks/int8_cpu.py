@@ -41,6 +41,7 @@ import zoo  # noqa: E402
 from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.inference import calibration, tuning  # noqa: E402
+from zoo.inference.settings import output_difference  # noqa: E402
 from zoo.inference.backends import wrap_backend  # noqa: E402
 
 CASES = [("cyclegan-horse2zebra", 128), ("pix2pix-facades-label2photo", 256), ("realesr-animevideov3", 64),
@@ -144,7 +145,7 @@ def measure(runs: dict, x: torch.Tensor, rounds: int, out_range) -> dict:
                 times[name].append(time.perf_counter() - start)
     result = {}
     for name, samples in times.items():
-        grey, psnr = calibration.output_difference(outputs["fp32"], outputs[name], out_range)
+        grey, psnr = output_difference(outputs["fp32"], outputs[name], out_range)
         ratios = sorted(b / t for b, t in zip(times["fp32"], samples))
         result[name] = {"median_ms": statistics.median(samples) * 1000, "vs_fp32": statistics.median(ratios),
                         "vs_fp32_p25": statistics.quantiles(ratios, n=4, method="inclusive")[0],

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,7 @@ from zoo.bench.timing import Arm, calls_per_round, first_call, run_rounds, speed
 from zoo.errors import ZooError
 from zoo.images.files import bundled_image
 from zoo.inference.loading import load
+from zoo.inference.settings import output_difference
 from zoo.registry.lookup import get_entry
 
 
@@ -133,21 +133,6 @@ def count_gflops(model, x1) -> float | None:
         except Exception:  # noqa: BLE001 - a model the meta device or the counter cannot run
             continue
     return None
-
-
-def output_difference(reference, other, out_range: tuple[float, float]) -> tuple[float, float | None]:
-    """Max abs difference in 8-bit grey levels and PSNR (dB; None when identical), outputs mapped to [0,1]."""
-    lo, hi = out_range
-
-    def unit(t):
-        return ((t.float() - lo) / (hi - lo)).clamp(0, 1)
-
-    a, b = unit(reference), unit(other.to(reference.device))
-    if a.shape != b.shape:
-        raise ValueError(f"fast path output shape {tuple(b.shape)} differs from eager {tuple(a.shape)}")
-    diff = (a - b).abs()
-    mse = float((diff.double() ** 2).mean())
-    return round(float(diff.max()) * 255, 3), (None if mse == 0 else round(10 * math.log10(1 / mse), 2))
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -11,7 +11,6 @@ and never chosen. ``timer`` is injectable (tests use a fake clock; nothing here 
 from __future__ import annotations
 
 import copy
-import math
 import statistics
 import sys
 import warnings
@@ -25,7 +24,7 @@ from torch import nn
 from zoo.images.files import bundled_image
 from zoo.inference.backends import wrap_backend
 from zoo.inference.options import check_dtype
-from zoo.inference.settings import FastSetting, Measurement
+from zoo.inference.settings import FastSetting, Measurement, output_difference
 
 if TYPE_CHECKING:
     from zoo.registry.catalog import Entry
@@ -69,17 +68,6 @@ def build_runner(network: nn.Module, entry: Entry, setting: FastSetting, device:
         return model(x.to(device, dtype)).float()
 
     return run
-
-
-def output_difference(reference: torch.Tensor, other: torch.Tensor,
-                      out_range: tuple[float, float]) -> tuple[float, float | None]:
-    """(max abs difference in 8-bit grey levels, PSNR in dB or None when identical), outputs mapped to [0, 1]."""
-    lo, hi = out_range
-    a = ((reference.float() - lo) / (hi - lo)).clamp(0, 1)
-    b = ((other.float().to(a.device) - lo) / (hi - lo)).clamp(0, 1)
-    diff = (a - b).abs()
-    mse = float((diff.double() ** 2).mean())
-    return round(float(diff.max()) * 255, 3), (None if mse == 0 else round(10 * math.log10(1 / mse), 2))
 
 
 def _reason(exc: BaseException) -> str:

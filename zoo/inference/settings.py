@@ -38,6 +38,19 @@ class Budget:
 
 
 DEFAULT_BUDGET = Budget()
+
+
+def output_difference(reference: Any, other: Any, out_range: tuple[float, float]) -> tuple[float, float | None]:
+    """What a :class:`Budget` judges: (max abs difference in 8-bit grey levels, PSNR in dB or None when
+    identical) between two output tensors mapped from ``out_range`` to [0, 1]."""
+    lo, hi = out_range
+    a = ((reference.float() - lo) / (hi - lo)).clamp(0, 1)
+    b = ((other.float().to(a.device) - lo) / (hi - lo)).clamp(0, 1)
+    if a.shape != b.shape:
+        raise ValueError(f"output shape {tuple(b.shape)} differs from fp32 eager's {tuple(a.shape)}")
+    diff = (a - b).abs()
+    mse = float((diff.double() ** 2).mean())
+    return round(float(diff.max()) * 255, 3), (None if mse == 0 else round(10 * math.log10(1 / mse), 2))
 _BUDGET_KEYS = {"psnr": "min_psnr", "min_psnr": "min_psnr", "max_grey": "max_grey"}
 _BUDGET_HELP = ("fast=True, a budget such as 'psnr>=40', 'max_grey<=1', 'psnr>=40,max_grey<=4' "
                 "(a limit set to 'none' is dropped) or a dict {'psnr': 40, 'max_grey': 1}")
