@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import statistics
 import sys
 import time
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
-from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
+from results_io import parse_cases, run_line, write_csv, write_markdown  # noqa: E402
 from zoo.inference.backends import wrap_backend  # noqa: E402
 
 CASES = [("cyclegan-horse2zebra", 256), ("realesrgan-x4plus", 128), ("realesrgan-x4plus", 256)]
@@ -101,15 +100,11 @@ def measure(pipelines: dict, size: int, iters: int, warmup: int) -> dict[str, di
 
 def write_results(rows: list[dict], args: argparse.Namespace, cases: list, variants: list[str], load_before) -> None:
     """Write the CSV and the markdown table (after every case, so a long run leaves partial results)."""
-    load_after = os.getloadavg()
     out = Path(args.out)
     write_csv(out.with_suffix(".csv"), rows)
     lines = ["# Fast CPU path: backends vs fp32 eager", "",
-             f"`python benchmarks/fast_cpu_path.py {' '.join(sys.argv[1:])}`"
-             f" — torch {torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
-             f"{platform.processor() or platform.machine()}, {args.threads} threads; load average "
-             f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (the machine is shared). Whole pipeline call, batch 1, "
-             "median of interleaved calls; speedup = eager median / variant median, per repeat.", "",
+             f"{run_line('fast_cpu_path.py', args.threads, load_before, onnxruntime=True)}. Whole pipeline call, "
+             "batch 1, median of interleaved calls; speedup = eager median / variant median, per repeat.", "",
              "| model | size | variant | " + " | ".join(f"img/s (run {r})" for r in range(1, args.repeats + 1))
              + " | " + " | ".join(f"speedup (run {r})" for r in range(1, args.repeats + 1)) + " | max grey-level diff |",
              "|---|---|---|" + "---|" * (2 * args.repeats + 1)]

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
-from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
+from results_io import parse_cases, run_line, write_csv, write_markdown  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.images.files import bundled_image  # noqa: E402
 from zoo.inference import tuning  # noqa: E402
@@ -92,11 +92,8 @@ def measure(plain, fast, x: torch.Tensor, rounds: int, warmup: int) -> dict:
 def write(rows: list[dict], args: argparse.Namespace, load_before: tuple[float, ...]) -> None:
     out = Path(args.out)
     write_csv(out.with_suffix(".csv"), rows)
-    load_after = os.getloadavg()
     lines = ["# zoo.load(fast=True) vs fp32 eager", "",
-             f"`python benchmarks/fast_default.py {' '.join(sys.argv[1:])}` — torch {torch.__version__}, "
-             f"{tuning.cpu_name()}, {args.threads} threads; load average {load_before[0]:.1f} before, "
-             f"{load_after[0]:.1f} after. Whole pipeline call, batch 1, bundled astronaut; {args.rounds} interleaved "
+             f"{run_line('fast_default.py', args.threads, load_before)}. Whole pipeline call, batch 1, bundled astronaut; {args.rounds} interleaved "
              f"rounds; speedup = median of the per-round speedups (eager call / fast call of the same round), "
              f"spread = their 25th-75th percentile. Difference: fast output vs fp32 eager output on this input (and as calibrated). "
              f"Goal: >= {GOAL}x for the CycleGAN and SR generators within the default budget "

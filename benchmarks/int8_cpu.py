@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 import zoo  # noqa: E402
-from results_io import parse_cases, write_csv, write_markdown  # noqa: E402
+from results_io import parse_cases, run_line, write_csv, write_markdown  # noqa: E402
 from zoo.errors import ZooError  # noqa: E402
 from zoo.inference import calibration, tuning  # noqa: E402
 from zoo.inference.settings import output_difference  # noqa: E402
@@ -193,13 +193,8 @@ def main() -> int:
 def write(rows: list[dict], args: argparse.Namespace, load_before) -> None:
     out = Path(args.out)
     write_csv(out.with_suffix(".csv"), rows)
-    import onnxruntime
-
     lines = ["# int8 vs bf16 on the CPU (issue 16, item 3)", "",
-             f"`python benchmarks/int8_cpu.py {' '.join(sys.argv[1:])}` — torch {torch.__version__}, onnxruntime "
-             f"{onnxruntime.__version__}, {tuning.cpu_name()} (torch CPU capability "
-             f"{torch.backends.cpu.get_cpu_capability()}), {args.threads} threads; load average {load_before[0]:.1f} "
-             f"before, {os.getloadavg()[0]:.1f} after. Batch 1 network call on a held-out view of the bundled astronaut "
+             f"{run_line('int8_cpu.py', args.threads, load_before, onnxruntime=True)}. Batch 1 network call on a held-out view of the bundled astronaut "
              f"(rotated; the int8 ranges were calibrated on the two bundled images), {args.rounds} rounds, order "
              "rotating; speedup = median of per-round fp32/variant ratios (spread: 25th-75th percentile). "
              f"Budget: {tuning.DEFAULT_BUDGET}. candidate = an int8 variant within the budget and faster than the "
