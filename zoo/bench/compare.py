@@ -81,8 +81,16 @@ def _range(row: Mapping[str, Any]) -> tuple[float, float]:
     return float(row.get("ips_min") or middle), float(row.get("ips_max") or middle)
 
 
-def _noisy(report: Mapping[str, Any]) -> bool:
+def is_noisy(report: Mapping[str, Any]) -> bool:
     return bool((report.get("noise") or {}).get("noisy"))
+
+
+def attach_comparison(report: dict[str, Any], baseline: Mapping[str, Any], source: str | Path,
+                      thresholds: Mapping[str, float]) -> None:
+    """Put the comparison with ``baseline`` (read from ``source``) into ``report``, with whether it was noisy."""
+    report["baseline"] = str(source)
+    report["baseline_noisy"] = is_noisy(baseline)
+    report["comparison"] = compare_reports(report, baseline, thresholds)
 
 
 def speed_verdict(row: Mapping[str, Any], old: Mapping[str, Any], speed_ratio: float,
@@ -106,7 +114,7 @@ def compare_reports(current: Mapping[str, Any], baseline: Mapping[str, Any],
                     thresholds: Mapping[str, float]) -> list[dict[str, Any]]:
     """One row per matched measurement: old, new, ratio/delta, a verdict and whether it is a regression."""
     speed_ratio, quality_rel = float(thresholds.get("speed_ratio", 0.8)), float(thresholds.get("quality_rel", 0.02))
-    noisy = " and ".join(w for w, r in (("this run", current), ("the baseline", baseline)) if _noisy(r)) or None
+    noisy = " and ".join(w for w, r in (("this run", current), ("the baseline", baseline)) if is_noisy(r)) or None
     rows: list[dict[str, Any]] = []
     old_speed = {_speed_key(r): r for r in baseline.get("speed", [])}
     for row in current.get("speed", []):

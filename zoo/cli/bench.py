@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from zoo.bench.compare import compare_reports, read_report
+from zoo.bench.compare import attach_comparison, is_noisy, read_report
 from zoo.bench.micro import read_micro_json
 from zoo.bench.report import check_out_folder, dataframe, write_report
 from zoo.bench.runner import (build_report, check_quality_data, check_settings, dist_world, gather, resolve_device,
@@ -175,7 +175,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if micro:
             report["micro"] = micro
         if args.baseline:
-            _apply_baseline(report, args.baseline, compare_reports, read_report)
+            thresholds = {**DEFAULT_THRESHOLDS, **(report.get("suite", {}).get("thresholds") or {})}
+            attach_comparison(report, read_report(args.baseline), args.baseline, thresholds)
         write_report(report, out)
         print(f"rebuilt {out}/report.html from {args.report_only}/report.json")
         if args.baseline or (args.fail_on_regression and report.get("comparison")):
@@ -199,9 +200,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report = build_report(suite, result, device=device, world=world, argv=argv)
     report["micro"] = micro
     if baseline is not None:
-        report["baseline"] = str(args.baseline)
-        report["baseline_noisy"] = bool((baseline.get("noise") or {}).get("noisy"))
-        report["comparison"] = compare_reports(report, baseline, suite.thresholds)
+        attach_comparison(report, baseline, args.baseline, suite.thresholds)
     write_report(report, out)
     if args.csv:
 
@@ -241,19 +240,10 @@ def _print_comparison(report, baseline) -> None:
         print(f"baseline {baseline}: 0 rows matched the baseline (no model, setting, batch, size and device "
               "in common); nothing compared")
         return
-    noisy = [w for w, flag in (("this run", (report.get("noise") or {}).get("noisy")),
-                               ("the baseline", report.get("baseline_noisy"))) if flag]
+    noisy = [w for w, flag in (("this run", is_noisy(report)), ("the baseline", report.get("baseline_noisy"))) if flag]
     print(f"baseline {baseline}: {len(rows)} rows matched, {len(flagged)} regression(s)"
           + (f", {len(unsure)} inconclusive ({' and '.join(noisy)} noisy)" if unsure or noisy else "") + "".join(
               f"\n  REGRESSION {r.get('model')} {r.get('what')}: {r.get('reason')}" for r in flagged))
-
-
-def _apply_baseline(report, baseline_dir, compare_reports, read_report) -> None:
-    thresholds = {**DEFAULT_THRESHOLDS, **(report.get("suite", {}).get("thresholds") or {})}
-    baseline = read_report(baseline_dir)
-    report["baseline"] = str(baseline_dir)
-    report["baseline_noisy"] = bool((baseline.get("noise") or {}).get("noisy"))
-    report["comparison"] = compare_reports(report, baseline, thresholds)
 
 
 def _regression_status(report, args: argparse.Namespace) -> int:
