@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from zoo.bench.suite import SuiteError
+from zoo.inference.tuning import cpu_name
 from zoo.version import VERSION
 
 #: substring of ``torch.cuda.get_device_name()`` (checked in order) -> dense TFLOP/s per dtype
@@ -80,16 +81,6 @@ def _driver() -> str | None:
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info(device: str) -> dict[str, Any]:
     """Machine, OS, Python, torch, CUDA, driver, GPU, CPU threads and git commit."""
     import torch  # heavy
@@ -97,7 +88,7 @@ def machine_info(device: str) -> dict[str, Any]:
 
     info: dict[str, Any] = {
         "hostname": platform.node(), "os": platform.platform(), "python": platform.python_version(),
-        "cpu": _cpu_name(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "cpu": cpu_name(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__, "cuda": torch.version.cuda, "cudnn": None, "driver": None, "gpu": None,
         "device": device, "zoo": VERSION, "git_commit": _git_commit(),
     }
